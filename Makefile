@@ -1,0 +1,33 @@
+# Two commands: `make run` (set up + open the TUI on the sample workspace) and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test test-fast setup bench clean
+
+$(STAMP): pyproject.toml $(wildcard plugins/*/pyproject.toml)
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]' $(foreach p,$(wildcard plugins/*/pyproject.toml),-e '$(dir $(p))[test]')
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+## Open the TUI (creates the demo workspace with the sample lake on first use).
+run: $(STAMP)
+	$(BIN)/workbench
+
+## Every test in the repo, plugins included, slow ones too; fails if none ran.
+test: $(STAMP)
+	$(BIN)/python -m pytest -n 2 tests $(wildcard plugins/*/tests)
+
+## The quick loop while developing: skips tests marked slow.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -n 2 -m "not slow" tests $(wildcard plugins/*/tests)
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/startup.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache

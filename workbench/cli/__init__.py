@@ -1,0 +1,74 @@
+"""The `workbench` command: a thin shell over the core; no business logic lives here.
+
+Exit codes (workbench.errors.ExitCode): 0 ok, 1 run failed, 2 bad input or usage, 3 back-end
+unavailable, 130 interrupted. Errors print one sentence on stderr; `--debug` adds the traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from pathlib import Path
+
+import click
+
+from workbench import __version__
+from workbench.cli.context import CliState
+from workbench.errors import ExitCode, WorkbenchError
+
+
+@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--workspace", "-w", type=click.Path(path_type=Path, file_okay=False),
+              help="Workspace folder (default: $WORKBENCH_HOME, the current folder, or the demo workspace).")
+@click.option("--debug", is_flag=True, help="Show tracebacks on errors.")
+@click.version_option(__version__, prog_name="workbench")
+@click.pass_context
+def cli(ctx: click.Context, workspace: Path | None, debug: bool) -> None:
+    """Workbench: a local, keyboard-first data-science workbench.
+
+    With no command, opens the TUI on the workspace.
+    """
+    ctx.obj = CliState(workspace_arg=workspace, debug=debug)
+    if ctx.invoked_subcommand is None:
+        from workbench.cli.tui_command import open_tui
+
+        open_tui(ctx.obj)
+
+
+def _register() -> None:
+    from workbench.cli import batch, lake, runs, workspace_commands
+
+    cli.add_command(workspace_commands.init)
+    cli.add_command(lake.lake)
+    cli.add_command(batch.batch)
+    cli.add_command(runs.runs)
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args or os.environ.get("WORKBENCH_DEBUG") == "1"
+    try:
+        cli.main(args=args, prog_name="workbench", standalone_mode=False)
+    except WorkbenchError as exc:
+        if debug:
+            traceback.print_exc()
+        click.echo(f"Error: {exc.message}", err=True)
+        sys.exit(int(exc.exit_code))
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(int(ExitCode.BAD_INPUT) if exc.exit_code == 2 else exc.exit_code)
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        click.echo("Interrupted.", err=True)
+        sys.exit(int(ExitCode.INTERRUPTED))
+    except Exception as exc:  # a bug, not bad input: still one sentence unless --debug
+        if debug:
+            traceback.print_exc()
+        click.echo(f"Unexpected error ({type(exc).__name__}): {exc}. Re-run with --debug for details.", err=True)
+        sys.exit(int(ExitCode.RUN_FAILED))
+    sys.exit(int(ExitCode.OK))

@@ -1,0 +1,174 @@
+"""What is in the lake: tables, their columns and their version history."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from workbench.errors import LakeError
+from workbench.lake.engine import LAKE_ALIAS, Lake
+from workbench.lake.names import RESERVED_PREFIX, quote_ident
+
+
+@dataclass(frozen=True)
+class ColumnInfo:
+    name: str
+    dtype: str
+
+
+@dataclass(frozen=True)
+class TableVersion:
+    """One immutable version of a table: a DuckLake snapshot whose commit carries Workbench metadata."""
+
+    table: str
+    version: int
+    snapshot_id: int
+    created_at: str
+    actor: str | None
+    message: str | None
+    source: str | None
+    row_count: int | None
+    fingerprint: str | None
+    fingerprint_algorithm: str | None
+    schema: list[list[str]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class TableInfo:
+    name: str
+    row_count: int
+    column_count: int
+    version: int | None
+    updated_at: str | None
+    fingerprint: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def list_tables(lake: Lake) -> list[TableInfo]:
+    """Every user table in the lake, with exact row counts from the catalog (no table scan)."""
+    cur = lake.cursor()
+    rows = cur.execute(
+        "SELECT t.table_name, t.estimated_size, t.column_count FROM duckdb_tables() AS t "
+        "WHERE t.database_name = ? AND t.schema_name = 'main' ORDER BY t.table_name",
+        [LAKE_ALIAS],
+    ).fetchall()
+    latest = _latest_versions(lake)
+    out = []
+    for name, size, ncols in rows:
+        if name.lower().startswith(RESERVED_PREFIX):
+            continue
+        v = latest.get(name)
+        out.append(
+            TableInfo(
+                name=name,
+                row_count=int(size or 0),
+                column_count=int(ncols),
+                version=v.version if v else None,
+                updated_at=v.created_at if v else None,
+                fingerprint=v.fingerprint if v else None,
+            )
+        )
+    return out
+
+
+def table_exists(lake: Lake, name: str) -> bool:
+    cur = lake.cursor()
+    found = cur.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = ? AND schema_name = 'main' AND table_name = ?",
+        [LAKE_ALIAS, name],
+    ).fetchone()[0]
+    return bool(found)
+
+
+def require_table(lake: Lake, name: str) -> None:
+    if not table_exists(lake, name):
+        known = ", ".join(t.name for t in list_tables(lake)) or "none"
+        raise LakeError(f"No table named {name!r} in the lake (tables: {known}).")
+
+
+def table_columns(lake: Lake, name: str) -> list[ColumnInfo]:
+    require_table(lake, name)
+    rows = lake.cursor().execute(f"DESCRIBE {quote_ident(name)}").fetchall()
+    return [ColumnInfo(name=r[0], dtype=r[1]) for r in rows]
+
+
+def _snapshot_rows(lake: Lake) -> list[tuple[Any, ...]]:
+    return (
+        lake.cursor()
+        .execute(
+            "SELECT snapshot_id, strftime(snapshot_time, '%Y-%m-%dT%H:%M:%SZ'), author, commit_message, "
+            f"commit_extra_info FROM ducklake_snapshots('{LAKE_ALIAS}') "
+            "WHERE commit_extra_info IS NOT NULL ORDER BY snapshot_id"
+        )
+        .fetchall()
+    )
+
+
+def _parse_versions(lake: Lake) -> list[TableVersion]:
+    versions = []
+    for snapshot_id, created_at, author, message, extra in _snapshot_rows(lake):
+        try:
+            info = json.loads(extra)
+        except (TypeError, ValueError):
+            continue  # a commit not made by Workbench (plain SQL through DuckDB): not a table version
+        for entry in info.get("tables", []):
+            versions.append(
+                TableVersion(
+                    table=entry["table"],
+                    version=int(entry["version"]),
+                    snapshot_id=int(snapshot_id),
+                    created_at=created_at,
+                    actor=author,
+                    message=message,
+                    source=entry.get("source"),
+                    row_count=entry.get("row_count"),
+                    fingerprint=entry.get("fingerprint"),
+                    fingerprint_algorithm=entry.get("fingerprint_algorithm"),
+                    schema=entry.get("schema", []),
+                )
+            )
+    return versions
+
+
+def table_versions(lake: Lake, name: str) -> list[TableVersion]:
+    return [v for v in _parse_versions(lake) if v.table == name]
+
+
+def _latest_versions(lake: Lake) -> dict[str, TableVersion]:
+    latest: dict[str, TableVersion] = {}
+    for v in _parse_versions(lake):
+        latest[v.table] = v
+    return latest
+
+
+def latest_version(lake: Lake, name: str) -> TableVersion | None:
+    versions = table_versions(lake, name)
+    return versions[-1] if versions else None
+
+
+def resolve_version(lake: Lake, name: str, version: int | None) -> TableVersion | None:
+    """The requested version of a table (latest when `version` is None)."""
+    versions = table_versions(lake, name)
+    if version is None:
+        return versions[-1] if versions else None
+    for v in versions:
+        if v.version == version:
+            return v
+    known = ", ".join(str(v.version) for v in versions) or "none"
+    raise LakeError(f"Table {name!r} has no version {version} (versions: {known}).")
+
+
+def table_ref(lake: Lake, name: str, version: int | None = None) -> str:
+    """SQL that reads `name` (at `version`, via DuckLake time travel) — safe to embed in FROM."""
+    require_table(lake, name)
+    if version is None:
+        return quote_ident(name)
+    v = resolve_version(lake, name, version)
+    assert v is not None
+    return f"{quote_ident(name)} AT (VERSION => {int(v.snapshot_id)})"

@@ -1,0 +1,46 @@
+"""Read a run's data from the lake into polars, and say exactly which data it was."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import polars as pl
+
+from workbench.errors import LakeError
+from workbench.lake.catalog import resolve_version, table_ref
+from workbench.lake.engine import LAKE_ALIAS, Lake
+from workbench.lake.fingerprint import fingerprint_relation
+from workbench.lake.query import check_read_only
+from workbench.pipeline.spec import DataSource
+
+
+@dataclass(frozen=True)
+class LoadedData:
+    frame: pl.DataFrame
+    source: str
+    version: int | None  # table version, or the lake snapshot a query read
+    fingerprint: str
+    row_count: int
+
+
+def load_data(lake: Lake, source: DataSource) -> LoadedData:
+    cur = lake.cursor()
+    if source.table is not None:
+        ref = table_ref(lake, source.table, source.version)
+        version = resolve_version(lake, source.table, source.version)
+        frame = cur.execute(f"SELECT * FROM {ref}").pl()
+        if version is not None and version.fingerprint:
+            return LoadedData(frame, source.describe() if source.version else f"{source.table}@{version.version}",
+                              version.version, version.fingerprint, frame.height)
+        fingerprint, rows = fingerprint_relation(cur, ref)
+        return LoadedData(frame, source.describe(), None, fingerprint, rows)
+    assert source.query is not None
+    sql = check_read_only(source.query)
+    snapshot = cur.execute(f"SELECT id FROM {LAKE_ALIAS}.current_snapshot()").fetchone()[0]
+    try:
+        frame = cur.execute(sql).pl()
+        fingerprint, rows = fingerprint_relation(cur, f"({sql})")
+    except duckdb.Error as exc:
+        raise LakeError(f"The spec's query failed: {str(exc).splitlines()[0]}") from exc
+    return LoadedData(frame, source.describe(), int(snapshot), fingerprint, rows)

@@ -1,0 +1,152 @@
+"""The run spec (TOML): what data, which target, how to judge models. Unknown keys are errors."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, asdict
+from pathlib import Path
+from typing import Any
+
+from workbench.errors import SpecError
+
+TASKS = ("auto", "binary", "multiclass", "regression")
+METRICS = ("auto", "accuracy", "f1", "log_loss", "roc_auc", "rmse", "mae", "r2")
+CANDIDATES = ("linear", "lightgbm")
+
+
+@dataclass(frozen=True)
+class DataSource:
+    table: str | None = None
+    version: int | None = None
+    query: str | None = None
+
+    def describe(self) -> str:
+        if self.query is not None:
+            return "query: " + " ".join(self.query.split())[:200]
+        return f"{self.table}@{self.version}" if self.version is not None else str(self.table)
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    name: str
+    data: DataSource
+    target: str
+    task: str = "auto"
+    metric: str = "auto"
+    holdout: float = 0.2
+    cv_folds: int | None = None
+    time_budget_s: float = 300.0
+    exclude_columns: tuple[str, ...] = ()
+    candidates: tuple[str, ...] = CANDIDATES
+    seed: int = 42
+    backend: str = "local"
+    description: str = ""
+    source_path: str | None = field(default=None, compare=False)
+
+    def as_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["exclude_columns"] = list(self.exclude_columns)
+        d["candidates"] = list(self.candidates)
+        return d
+
+
+_TOP_KEYS = {
+    "name", "description", "data", "target", "task", "metric", "holdout", "cv_folds", "time_budget_s",
+    "exclude_columns", "candidates", "seed", "backend",
+}
+_DATA_KEYS = {"table", "version", "query"}
+
+
+def load_spec(path: Path, default_holdout: float = 0.2, default_backend: str = "local") -> RunSpec:
+    path = Path(path)
+    if not path.exists():
+        raise SpecError(f"Spec file not found: {path}.")
+    if path.is_dir():
+        raise SpecError(f"{path} is a directory, not a spec file.")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(f"{path} is not valid TOML: {exc}.") from exc
+    except UnicodeDecodeError as exc:
+        raise SpecError(f"{path} is not UTF-8 text.") from exc
+    return parse_spec(raw, name_hint=path.stem, source=str(path), default_holdout=default_holdout,
+                      default_backend=default_backend)
+
+
+def parse_spec(
+    raw: dict[str, Any], *, name_hint: str = "run", source: str | None = None,
+    default_holdout: float = 0.2, default_backend: str = "local",
+) -> RunSpec:
+    where = source or "spec"
+    unknown = sorted(set(raw) - _TOP_KEYS)
+    if unknown:
+        raise SpecError(f"{where}: unknown key {unknown[0]!r} (known: {', '.join(sorted(_TOP_KEYS))}).")
+    data_raw = raw.get("data")
+    if not isinstance(data_raw, dict):
+        raise SpecError(f"{where}: a [data] table with `table = \"...\"` or `query = \"...\"` is required.")
+    unknown = sorted(set(data_raw) - _DATA_KEYS)
+    if unknown:
+        raise SpecError(f"{where}: unknown key {unknown[0]!r} in [data] (known: table, version, query).")
+    if ("table" in data_raw) == ("query" in data_raw):
+        raise SpecError(f"{where}: [data] needs exactly one of `table` or `query`.")
+    version = data_raw.get("version")
+    if version is not None and (not isinstance(version, int) or version < 1):
+        raise SpecError(f"{where}: [data] version must be a positive integer.")
+    if version is not None and "query" in data_raw:
+        raise SpecError(f"{where}: [data] version goes with `table`, not `query`.")
+    data = DataSource(table=_str(data_raw.get("table"), "data.table", where), version=version,
+                      query=_str(data_raw.get("query"), "data.query", where))
+    target = raw.get("target")
+    if not isinstance(target, str) or not target.strip():
+        raise SpecError(f"{where}: `target` (the column to predict) is required.")
+    task = raw.get("task", "auto")
+    if task not in TASKS:
+        raise SpecError(f"{where}: task {task!r} is not one of {', '.join(TASKS)}.")
+    metric = raw.get("metric", "auto")
+    if metric not in METRICS:
+        raise SpecError(f"{where}: metric {metric!r} is not one of {', '.join(METRICS)}.")
+    holdout = raw.get("holdout", default_holdout)
+    if not isinstance(holdout, (int, float)) or not 0 < holdout < 1:
+        raise SpecError(f"{where}: holdout must be a fraction between 0 and 1.")
+    cv_folds = raw.get("cv_folds")
+    if cv_folds is not None and (not isinstance(cv_folds, int) or cv_folds < 2):
+        raise SpecError(f"{where}: cv_folds must be an integer of at least 2.")
+    budget = raw.get("time_budget_s", 300.0)
+    if not isinstance(budget, (int, float)) or budget <= 0:
+        raise SpecError(f"{where}: time_budget_s must be a positive number of seconds.")
+    exclude = raw.get("exclude_columns", [])
+    if not isinstance(exclude, list) or not all(isinstance(c, str) for c in exclude):
+        raise SpecError(f"{where}: exclude_columns must be a list of column names.")
+    candidates = raw.get("candidates", list(CANDIDATES))
+    if not isinstance(candidates, list) or not candidates:
+        raise SpecError(f"{where}: candidates must be a non-empty list.")
+    for c in candidates:
+        if c not in CANDIDATES:
+            raise SpecError(f"{where}: unknown candidate {c!r} (known: {', '.join(CANDIDATES)}).")
+    seed = raw.get("seed", 42)
+    if not isinstance(seed, int):
+        raise SpecError(f"{where}: seed must be an integer.")
+    return RunSpec(
+        name=str(raw.get("name", name_hint)),
+        description=str(raw.get("description", "")),
+        data=data,
+        target=target,
+        task=task,
+        metric=metric,
+        holdout=float(holdout),
+        cv_folds=cv_folds,
+        time_budget_s=float(budget),
+        exclude_columns=tuple(exclude),
+        candidates=tuple(candidates),
+        seed=seed,
+        backend=str(raw.get("backend", default_backend)),
+        source_path=source,
+    )
+
+
+def _str(value: Any, key: str, where: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise SpecError(f"{where}: {key} must be a non-empty string.")
+    return value

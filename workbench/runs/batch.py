@@ -1,0 +1,138 @@
+"""`workbench batch SPEC`: read data from the lake, train, score, save the model, record everything.
+
+Bad input (spec, table, target) is rejected before anything is recorded; once the run is recorded it
+always ends in a final state (succeeded, failed or interrupted) and never references a partial artifact.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from workbench.audit import AuditLog
+from workbench.audit.log import new_run_id, utc_now
+from workbench.errors import RunFailedError, WorkbenchError
+from workbench.identity import current_host
+from workbench.lake.engine import open_lake
+from workbench.pipeline.spec import RunSpec, load_spec
+from workbench.workspace import Workspace
+
+Progress = Callable[[str, dict[str, Any]], None]
+
+
+@dataclass
+class BatchResult:
+    run_id: str
+    spec: RunSpec
+    task: str
+    metric: str
+    data_source: str
+    data_version: int | None
+    fingerprint: str
+    row_count: int
+    train_rows: int
+    test_rows: int
+    leaderboard: list[dict[str, Any]]
+    best_model: str
+    best_score: float
+    artifact_path: str
+    artifact_sha256: str
+    dropped_features: dict[str, str] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        d = dict(self.__dict__)
+        d["spec"] = self.spec.as_dict()
+        return d
+
+
+def run_batch(workspace: Workspace, spec_path: Path, progress: Progress | None = None) -> BatchResult:
+    spec = load_spec(spec_path, workspace.settings.default_holdout, workspace.settings.default_backend)
+    return run_spec(workspace, spec, progress)
+
+
+def run_spec(workspace: Workspace, spec: RunSpec, progress: Progress | None = None) -> BatchResult:
+    from workbench.pipeline.data import load_data
+    from workbench.pipeline.task import infer_task
+    from workbench.pipeline.train import train_candidates
+
+    report = progress or (lambda stage, info: None)
+    actor = workspace.actor
+    report("load", {"source": spec.data.describe()})
+    with open_lake(workspace) as lake:
+        data = load_data(lake, spec.data)
+    if data.row_count == 0:
+        raise RunFailedError(f"The data for {spec.name!r} has no rows.") from None
+    infer_task(data.frame, spec.target, spec.task, spec.metric)  # bad target: fail before recording
+
+    run_id = new_run_id()
+    run_dir = workspace.artifacts_dir / run_id
+    log = AuditLog(workspace.audit_path, workspace.root)
+    common = dict(actor=actor, run_id=run_id, data_version=data.version, fingerprint=data.fingerprint)
+    log.upsert_run(
+        run_id, name=spec.name, state="running", actor=actor, spec_path=spec.source_path,
+        spec=json.dumps(spec.as_dict()), data_source=data.source, data_version=data.version,
+        fingerprint=data.fingerprint, row_count=data.row_count, queued_at=utc_now(), started_at=utc_now(),
+        backend=spec.backend, pid=os.getpid(), host=current_host(),
+    )
+    log.record("run.started", subject=spec.name, params={"spec": spec.as_dict(), "rows": data.row_count,
+               "libraries": _library_versions()}, **common)
+    try:
+        report("train", {"candidates": list(spec.candidates)})
+        trained = train_candidates(data.frame, spec, progress=report)
+        best = trained.best
+        report("save", {"model": best.model})
+        model_path = run_dir / "model.joblib"
+        digest = _save(best.estimator, model_path)
+        leaderboard = [r.row() for r in trained.leaderboard]
+        result = BatchResult(
+            run_id=run_id, spec=spec, task=trained.task.task, metric=trained.task.metric,
+            data_source=data.source, data_version=data.version, fingerprint=data.fingerprint,
+            row_count=data.row_count, train_rows=trained.train_rows, test_rows=trained.test_rows,
+            leaderboard=leaderboard, best_model=best.model, best_score=best.metrics[trained.task.metric],
+            artifact_path=str(model_path.relative_to(workspace.root)), artifact_sha256=digest,
+            dropped_features=trained.features.dropped,
+        )
+        log.upsert_run(
+            run_id, state="succeeded", finished_at=utc_now(), task=result.task, metric=result.metric,
+            best_model=result.best_model, best_score=result.best_score, artifact_path=result.artifact_path,
+            artifact_sha256=digest, leaderboard=json.dumps(leaderboard),
+        )
+        log.record("run.finished", subject=spec.name, outcome="succeeded",
+                   params={"metric": result.metric, "best_model": result.best_model, "best_score": result.best_score,
+                           "leaderboard": leaderboard, "artifact": result.artifact_path, "artifact_sha256": digest,
+                           "train_rows": result.train_rows, "test_rows": result.test_rows,
+                           "dropped_features": result.dropped_features}, **common)
+        return result
+    except BaseException as exc:
+        shutil.rmtree(run_dir, ignore_errors=True)
+        state = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+        message = exc.message if isinstance(exc, WorkbenchError) else f"{type(exc).__name__}: {exc}"
+        log.upsert_run(run_id, state=state, finished_at=utc_now(), error=message)
+        log.record(f"run.{state}", subject=spec.name, outcome=state, params={"error": message}, **common)
+        if isinstance(exc, (KeyboardInterrupt, WorkbenchError)):
+            raise
+        raise RunFailedError(f"Run {run_id} failed: {message}") from exc
+    finally:
+        log.close()
+
+
+def _save(estimator: Any, path: Path) -> str:
+    from workbench.runs.artifacts import save_model
+
+    return save_model(estimator, path)
+
+
+def _library_versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for pkg in ("duckdb", "polars", "pyarrow", "scikit-learn", "lightgbm", "numpy", "workbench"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            pass
+    return out

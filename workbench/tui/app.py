@@ -1,0 +1,57 @@
+"""The Workbench TUI: Lake, Runs, Audit and Models tabs over one workspace.
+
+Start-up stays light: this module imports Textual and the lake/audit modules only; nothing here pulls
+in scikit-learn or LightGBM.
+"""
+
+from __future__ import annotations
+
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.widgets import Footer, Header, TabbedContent, TabPane
+
+from workbench.tui.panes.audit import AuditPane
+from workbench.tui.panes.lake import LakePane
+from workbench.tui.panes.models import ModelsPane
+from workbench.tui.panes.runs import RunsPane
+from workbench.workspace import Workspace
+
+
+class WorkbenchApp(App[None]):
+    CSS_PATH = "app.tcss"
+    TITLE = "Workbench"
+    BINDINGS = [
+        Binding("1", "show_tab('lake')", "Lake"),
+        Binding("2", "show_tab('runs')", "Runs"),
+        Binding("3", "show_tab('audit')", "Audit"),
+        Binding("4", "show_tab('models')", "Models"),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    def __init__(self, workspace: Workspace) -> None:
+        super().__init__()
+        self.workspace = workspace
+        self.sub_title = f"{workspace.settings.name} — {workspace.root}"
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with TabbedContent(initial="lake", id="tabs"):
+            with TabPane("Lake [1]", id="lake"):
+                yield LakePane(self.workspace)
+            with TabPane("Runs [2]", id="runs"):
+                yield RunsPane(self.workspace)
+            with TabPane("Audit [3]", id="audit"):
+                yield AuditPane(self.workspace)
+            with TabPane("Models [4]", id="models"):
+                yield ModelsPane(self.workspace)
+        yield Footer()
+
+    def action_show_tab(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = tab
+        pane = self.query_one(f"#{tab} > *")
+        pane.focus_main()  # type: ignore[attr-defined]
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        pane = event.pane.children[0] if event.pane.children else None
+        if pane is not None and hasattr(pane, "refresh_data"):
+            pane.refresh_data()

@@ -1,0 +1,49 @@
+"""The `Workspace` value: where each part of a workspace lives on disk."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from workbench.identity import current_actor
+from workbench.workspace.settings import SETTINGS_FILE, Settings
+
+
+@dataclass(frozen=True)
+class Workspace:
+    root: Path
+    settings: Settings
+
+    @classmethod
+    def load(cls, root: Path) -> "Workspace":
+        root = root.resolve()
+        return cls(root=root, settings=Settings.load(root / SETTINGS_FILE))
+
+    @property
+    def settings_path(self) -> Path:
+        return self.root / SETTINGS_FILE
+
+    @property
+    def lake_catalog(self) -> Path:
+        return self.root / self.settings.lake_catalog
+
+    @property
+    def lake_data(self) -> Path:
+        return self.root / self.settings.lake_data_path
+
+    @property
+    def audit_path(self) -> Path:
+        return self.root / "audit.sqlite"
+
+    @property
+    def artifacts_dir(self) -> Path:
+        return self.root / "artifacts"
+
+    @property
+    def state_dir(self) -> Path:
+        """Workspace-owned machine state (DuckDB extension directory, locks); safe to delete."""
+        return self.root / ".workbench"
+
+    @property
+    def actor(self) -> str:
+        return current_actor(self.settings.user)

@@ -1,0 +1,82 @@
+"""`workbench.toml`: the documented settings of a workspace, parsed into a frozen dataclass."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from workbench.errors import WorkspaceError
+
+SETTINGS_FILE = "workbench.toml"
+
+# Written by `workbench init`; every key is optional and the comments are the reference documentation.
+SETTINGS_TEMPLATE = """\
+# Workbench workspace settings. Every key is optional; the values shown are the defaults.
+
+[workspace]
+name = "{name}"
+# Actor recorded in the audit log. Precedence: $WORKBENCH_USER, then this key, then the OS login.
+# user = "alice"
+
+[lake]
+# DuckLake catalog (SQLite, WAL mode) and the folder of Parquet data files, relative to the workspace.
+catalog = "lake/catalog.sqlite"
+data_path = "lake/data"
+
+[runs]
+# Compute back-end used when a run spec names none.
+default_backend = "local"
+# Share of rows held out for scoring when a spec sets neither `holdout` nor `cv_folds`.
+default_holdout = 0.2
+"""
+
+_KNOWN: dict[str, set[str]] = {
+    "workspace": {"name", "user"},
+    "lake": {"catalog", "data_path"},
+    "runs": {"default_backend", "default_holdout"},
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    name: str = "workspace"
+    user: str | None = None
+    lake_catalog: str = "lake/catalog.sqlite"
+    lake_data_path: str = "lake/data"
+    default_backend: str = "local"
+    default_holdout: float = 0.2
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: Path) -> "Settings":
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise WorkspaceError(f"{path} is not valid TOML: {exc}.") from exc
+        except OSError as exc:
+            raise WorkspaceError(f"Cannot read {path}: {exc.strerror}.") from exc
+        extra: dict[str, Any] = {}
+        for section, values in raw.items():
+            if section not in _KNOWN:
+                extra[section] = values  # sections owned by plugins and later features
+                continue
+            if not isinstance(values, dict):
+                raise WorkspaceError(f"{path}: [{section}] must be a table.")
+            unknown = set(values) - _KNOWN[section]
+            if unknown:
+                raise WorkspaceError(f"{path}: unknown key {sorted(unknown)[0]!r} in [{section}].")
+        ws, lake, runs = raw.get("workspace", {}), raw.get("lake", {}), raw.get("runs", {})
+        holdout = runs.get("default_holdout", cls.default_holdout)
+        if not isinstance(holdout, (int, float)) or not 0 < holdout < 1:
+            raise WorkspaceError(f"{path}: [runs] default_holdout must be a number between 0 and 1.")
+        return cls(
+            name=str(ws.get("name", path.parent.name)),
+            user=ws.get("user"),
+            lake_catalog=str(lake.get("catalog", cls.lake_catalog)),
+            lake_data_path=str(lake.get("data_path", cls.lake_data_path)),
+            default_backend=str(runs.get("default_backend", cls.default_backend)),
+            default_holdout=float(holdout),
+            extra=extra,
+        )
