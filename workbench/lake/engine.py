@@ -75,10 +75,16 @@ def connect(workspace: Workspace) -> duckdb.DuckDBPyConnection:
         data_path = str(workspace.lake_data) + "/"
         con.execute(
             f"ATTACH 'ducklake:sqlite:{_sql_path(workspace.lake_catalog)}' AS {LAKE_ALIAS} "
-            f"(DATA_PATH '{_sql_path(Path(data_path))}/')"
+            # Data files are stored relative to DATA_PATH; overriding it keeps a workspace relocatable
+            # (moved, copied, or mounted elsewhere) instead of pinned to the path it was created at.
+            f"(DATA_PATH '{_sql_path(Path(data_path))}/', OVERRIDE_DATA_PATH TRUE)"
         )
         con.execute(f"USE {LAKE_ALIAS}")
         con.execute("SET TimeZone = 'UTC'")
+    except duckdb.Error as exc:
+        con.close()
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise LakeError(f"Cannot open the lake at {workspace.lake_catalog}: {first}") from exc
     except Exception:
         con.close()
         raise

@@ -94,10 +94,16 @@ def ingest_files(
             try:
                 cur.execute(f"CREATE OR REPLACE TABLE {quote_ident(req.table)} AS SELECT * FROM {_reader_sql(req.paths)}")
             except duckdb.Error as exc:
-                raise LakeError(f"Cannot read {source}: {_clean_error(exc)}") from exc
+                problem = _diagnose_csvs(req.paths)
+                raise LakeError(f"Cannot read {problem or source + ': ' + _clean_error(exc)}") from exc
             columns = cur.execute(f"DESCRIBE {quote_ident(req.table)}").fetchall()
             if not columns:
                 raise LakeError(f"{source} has no columns.")
+            if len(columns) == 1:
+                # The sniffer falls back to one column when rows disagree; say which line is wrong.
+                problem = _diagnose_csvs(req.paths)
+                if problem:
+                    raise LakeError(f"Cannot read {problem}")
             _check_column_names([c[0] for c in columns], source)
             fingerprint, rows = fingerprint_relation(cur, quote_ident(req.table))
             if rows == 0:
@@ -139,3 +145,37 @@ def _check_column_names(names: list[str], source: str) -> None:
         if name.lower() in seen:
             raise LakeError(f"{source} has the column {name!r} twice.")
         seen.add(name.lower())
+
+
+def _diagnose_csvs(paths: Sequence[Path]) -> str | None:
+    for path in paths:
+        if _READERS.get(path.suffix.lower()) == "csv":
+            problem = diagnose_csv(path)
+            if problem:
+                return f"{path}: {problem}"
+    return None
+
+
+def diagnose_csv(path: Path, max_lines: int = 1_000_000) -> str | None:
+    """Find the first row whose field count differs from the header's (only run after a failed read)."""
+    import csv
+
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            header_line = fh.readline()
+            delimiter = max([",", ";", "\t", "|"], key=header_line.count)
+            if header_line.count(delimiter) == 0:
+                return None
+            fh.seek(0)
+            reader = csv.reader(fh, delimiter=delimiter)
+            header = next(reader)
+            for line_no, row in enumerate(reader, start=2):
+                if row and len(row) != len(header):
+                    return f"line {line_no} has {len(row)} fields but the header has {len(header)}."
+                if line_no > max_lines:
+                    break
+    except UnicodeDecodeError as exc:
+        return f"not UTF-8 text (byte {exc.start}); convert it to UTF-8 first."
+    except csv.Error as exc:
+        return f"malformed CSV: {exc}."
+    return None
