@@ -1,0 +1,1 @@
+"""Back-end contracts (compute, storage) and their discovery through entry points."""
