@@ -37,6 +37,7 @@ class TrainResult:
     train_rows: int
     test_rows: int
     leaderboard: list[CandidateResult]
+    holdout: pl.DataFrame = field(repr=False, default_factory=pl.DataFrame)  # raw held-out rows + target
 
     @property
     def best(self) -> CandidateResult:
@@ -100,4 +101,6 @@ def train_candidates(frame: pl.DataFrame, spec: RunSpec, progress: Progress | No
         report("scored", {"candidate": name, info.metric: scores[info.metric]})
     sign = -1 if HIGHER_IS_BETTER[info.metric] else 1
     results.sort(key=lambda r: sign * r.metrics[info.metric])
-    return TrainResult(task=info, features=features, train_rows=len(idx_train), test_rows=len(idx_test), leaderboard=results)
+    holdout = frame.select([*features.columns, spec.target])[np.sort(idx_test)]
+    return TrainResult(task=info, features=features, train_rows=len(idx_train), test_rows=len(idx_test),
+                       leaderboard=results, holdout=holdout)

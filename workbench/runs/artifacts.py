@@ -17,6 +17,21 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
+def save_frame(frame: Any, path: Path) -> str:
+    """Write a polars DataFrame as Parquet (zstd) atomically; returns the file's SHA-256."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".parquet", dir=path.parent)
+    os.close(fd)
+    try:
+        frame.write_parquet(tmp, compression="zstd")
+        digest = sha256_file(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return digest
+
+
 def save_model(estimator: Any, path: Path) -> str:
     """Pickle `estimator` with joblib to `path` atomically; returns the file's SHA-256."""
     import joblib

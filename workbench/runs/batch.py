@@ -41,6 +41,8 @@ class BatchResult:
     best_score: float
     artifact_path: str
     artifact_sha256: str
+    holdout_path: str = ""
+    holdout_sha256: str = ""
     dropped_features: dict[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
@@ -86,6 +88,11 @@ def run_spec(workspace: Workspace, spec: RunSpec, progress: Progress | None = No
         best = trained.best
         report("save", {"model": best.model})
         model_path = run_dir / "model.joblib"
+        # The held-out rows are frozen with the run: the registry compares models on exactly these rows.
+        from workbench.runs.artifacts import save_frame
+
+        holdout_path = run_dir / "holdout.parquet"
+        holdout_digest = save_frame(trained.holdout, holdout_path)
         digest = _save(best.estimator, model_path)
         leaderboard = [r.row() for r in trained.leaderboard]
         result = BatchResult(
@@ -94,6 +101,7 @@ def run_spec(workspace: Workspace, spec: RunSpec, progress: Progress | None = No
             row_count=data.row_count, train_rows=trained.train_rows, test_rows=trained.test_rows,
             leaderboard=leaderboard, best_model=best.model, best_score=best.metrics[trained.task.metric],
             artifact_path=str(model_path.relative_to(workspace.root)), artifact_sha256=digest,
+            holdout_path=str(holdout_path.relative_to(workspace.root)), holdout_sha256=holdout_digest,
             dropped_features=trained.features.dropped,
         )
         log.upsert_run(
@@ -104,6 +112,7 @@ def run_spec(workspace: Workspace, spec: RunSpec, progress: Progress | None = No
         log.record("run.finished", subject=spec.name, outcome="succeeded",
                    params={"metric": result.metric, "best_model": result.best_model, "best_score": result.best_score,
                            "leaderboard": leaderboard, "artifact": result.artifact_path, "artifact_sha256": digest,
+                           "holdout": result.holdout_path, "holdout_sha256": holdout_digest,
                            "train_rows": result.train_rows, "test_rows": result.test_rows,
                            "dropped_features": result.dropped_features}, **common)
         return result
