@@ -6,8 +6,6 @@ from pathlib import Path
 
 import click
 
-from workbench.workspace.create import init_workspace
-
 
 @click.command()
 @click.argument("directory", type=click.Path(path_type=Path))
@@ -15,6 +13,8 @@ from workbench.workspace.create import init_workspace
 @click.option("--name", help="Workspace name (default: the folder name).")
 def init(directory: Path, sample: bool, name: str | None) -> None:
     """Create a workspace in DIRECTORY: workbench.toml, the lake, audit.sqlite, artifacts/."""
+    from workbench.workspace.create import init_workspace
+
     ws = init_workspace(directory, sample=sample, name=name)
     click.echo(f"Created workspace {ws.settings.name!r} at {ws.root}")
     if sample:

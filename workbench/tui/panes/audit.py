@@ -9,8 +9,12 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
-from workbench.audit.log import Event
+from typing import TYPE_CHECKING
+
 from workbench.workspace import Workspace
+
+if TYPE_CHECKING:
+    from workbench.audit.log import Event
 
 
 class AuditPane(Widget):
