@@ -17,7 +17,7 @@ def _modules_after(code: str) -> set[str]:
 
 @pytest.mark.parametrize("module", [
     "workbench.lake", "workbench.lake.catalog", "workbench.lake.ingest", "workbench.lake.preview",
-    "workbench.audit", "workbench.pipeline.spec", "workbench.pipeline.train", "workbench.runs.batch",
+    "workbench.audit", "workbench.pipeline.spec", "workbench.pipeline.engine", "workbench.runs.batch",
     "workbench.workspace.create", "workbench.backends.local", "workbench.cli",
 ])
 def test_core_modules_do_not_import_textual(module: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -11,32 +12,88 @@ from workbench.cli.context import CliState, pass_state
 from workbench.cli.output import echo_json, echo_table
 
 
+class ProgressLine:
+    """Progress on stderr: one line rewritten in place on a terminal, one line per event otherwise."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.tty = sys.stderr.isatty()
+        self.width = 0
+
+    def __call__(self, stage: str, info: dict[str, Any]) -> None:
+        if self.quiet:
+            return
+        from workbench.pipeline.progress import format_event
+
+        line = format_event(stage, info)
+        if self.tty:
+            pad = max(0, self.width - len(line))
+            click.echo("\r" + line + " " * pad, err=True, nl=False)
+            self.width = len(line)
+        else:
+            click.echo(line, err=True)
+
+    def close(self) -> None:
+        if self.tty and self.width and not self.quiet:
+            click.echo("", err=True)
+
+
 @click.command()
 @click.argument("spec", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines on stderr.")
+@click.option("--trials", "show_trials", is_flag=True, help="Also print every trial, not only each family's best.")
 @pass_state
-def batch(state: CliState, spec: Path, as_json: bool, quiet: bool) -> None:
+def batch(state: CliState, spec: Path, as_json: bool, quiet: bool, show_trials: bool) -> None:
     """Run the pipeline described by SPEC (TOML) and record it in the audit log."""
     from workbench.runs.batch import run_batch
 
     ws = state.workspace()
-
-    def progress(stage: str, info: dict[str, Any]) -> None:
-        if quiet:
-            return
-        detail = ", ".join(f"{k}={v}" for k, v in info.items())
-        click.echo(f"[{stage}] {detail}", err=True)
-
-    result = run_batch(ws, spec, progress=progress)
+    progress = ProgressLine(quiet)
+    try:
+        result = run_batch(ws, spec, progress=progress)
+    finally:
+        progress.close()
     if as_json:
         echo_json(result.as_dict())
         return
+    auto = result.automl
     click.echo(f"Run {result.run_id}: {result.spec.name} ({result.task}, {result.row_count:,} rows from {result.data_source})")
-    metric_cols = [k for k in result.leaderboard[0] if k not in ("model", "fit_time_s", "predict_ms_per_1k")]
-    metric_cols.sort(key=lambda k: k != result.metric)
-    echo_table(["rank", "model", *metric_cols, "fit s", "predict ms/1k"],
-               [[i, r["model"], *[r[k] for k in metric_cols], r["fit_time_s"], r["predict_ms_per_1k"]]
-                for i, r in enumerate(result.leaderboard, 1)])
-    click.echo(f"Best: {result.best_model} ({result.metric} = {result.best_score:.4f}); model saved to "
-               f"{result.artifact_path} (sha256 {result.artifact_sha256[:12]})")
+    validation = auto.get("validation", {})
+    if validation.get("dropped_missing_target"):
+        click.echo(f"  dropped {validation['dropped_missing_target']:,} rows with a missing target")
+    for col in validation.get("id_like_columns", []):
+        click.echo(f"  excluded ID-like column {col!r} (unique per row)")
+    for col, score in validation.get("leaky_columns", {}).items():
+        kept = col in validation.get("kept_leaky_columns", [])
+        click.echo(f"  probable target leakage: {col!r} alone scores {score:.3f}; {'kept (spec)' if kept else 'excluded'}")
+    for step in auto.get("feature_engineering", []):
+        cols = step["columns"] if isinstance(step["columns"], str) else ", ".join(step["columns"])
+        click.echo(f"  feature engineering: {step['step']} ({cols})")
+    click.echo(f"  {auto.get('trial_count', 0)} trials, {result.spec.cv_folds}-fold CV on {auto.get('search_rows', 0):,} "
+               f"training rows; stopped: {auto.get('stop_reason', '')}")
+    _table(result.leaderboard, result.metric, "trials")
+    if show_trials:
+        click.echo("")
+        _table(result.trials, result.metric, "trial")
+    holdout = ", ".join(f"{k}={v:.4f}" for k, v in result.holdout_scores.items())
+    click.echo(f"Best: {result.best_model} (CV {result.metric} = {result.cv_score:.4f}; holdout {holdout})")
+    click.echo(f"Model saved to {result.artifact_path} (sha256 {result.artifact_sha256[:12]}); "
+               f"diagnostics in {result.diagnostics_path}")
+
+
+def _table(rows: list[dict[str, Any]], metric: str, extra: str) -> None:
+    metrics = [k for k in rows[0] if k.endswith("_std")] if rows else []
+    names = sorted((m[: -len("_std")] for m in metrics), key=lambda m: m != metric)
+    headers = ["rank", "model", *[f"{m} (±sd)" for m in names], "fit s", "ms/1k rows", "1-row p50/p95 ms",
+               "size KB", "pareto", extra]
+    body = []
+    for i, r in enumerate(rows, 1):
+        if metric not in r:
+            body.append([i, r["model"], *["failed"] * len(names), None, None, "", None, "", r.get(extra)])
+            continue
+        p50, p95 = r.get("latency_p50_ms"), r.get("latency_p95_ms")
+        body.append([i, r["model"], *[f"{r[m]:.4f} ±{r[m + '_std']:.4f}" for m in names], r["fit_time_s"],
+                     r.get("predict_ms_per_1k"), f"{p50:.1f}/{p95:.1f}" if p50 is not None and p95 is not None else "",
+                     r.get("model_size_kb"), "*" if r.get("pareto") else "", r.get(extra)])
+    echo_table(headers, body)

@@ -11,7 +11,8 @@ from workbench.errors import SpecError
 
 TASKS = ("auto", "binary", "multiclass", "regression")
 METRICS = ("auto", "accuracy", "f1", "log_loss", "roc_auc", "rmse", "mae", "r2")
-CANDIDATES = ("linear", "lightgbm")
+# Built-in model families, cheapest first; a spec that names none searches all of them.
+CANDIDATES = ("linear", "random_forest", "extra_trees", "hist_gradient_boosting", "lightgbm")
 
 
 @dataclass(frozen=True)
@@ -34,11 +35,13 @@ class RunSpec:
     task: str = "auto"
     metric: str = "auto"
     holdout: float = 0.2
-    cv_folds: int | None = None
-    time_budget_s: float = 300.0
+    cv_folds: int = 5  # folds of the training rows for model selection; the holdout stays frozen
+    time_budget_s: float = 300.0  # the whole run, final fit included, ends within this + 10 %
     exclude_columns: tuple[str, ...] = ()
     candidates: tuple[str, ...] = CANDIDATES
     seed: int = 42
+    max_trials: int | None = None  # stop the search earlier than the budget (reproducible runs)
+    keep_leaky_columns: bool | tuple[str, ...] = False  # True keeps every flagged column
     backend: str = "local"
     description: str = ""
     source_path: str | None = field(default=None, compare=False)
@@ -47,12 +50,18 @@ class RunSpec:
         d = asdict(self)
         d["exclude_columns"] = list(self.exclude_columns)
         d["candidates"] = list(self.candidates)
+        if isinstance(self.keep_leaky_columns, tuple):
+            d["keep_leaky_columns"] = list(self.keep_leaky_columns)
         return d
+
+    def keeps_leaky(self, column: str) -> bool:
+        keep = self.keep_leaky_columns
+        return keep is True or (isinstance(keep, tuple) and column in keep)
 
 
 _TOP_KEYS = {
     "name", "description", "data", "target", "task", "metric", "holdout", "cv_folds", "time_budget_s",
-    "exclude_columns", "candidates", "seed", "backend",
+    "exclude_columns", "candidates", "seed", "backend", "max_trials", "keep_leaky_columns",
 }
 _DATA_KEYS = {"table", "version", "query"}
 
@@ -108,9 +117,17 @@ def parse_spec(
     holdout = raw.get("holdout", default_holdout)
     if not isinstance(holdout, (int, float)) or not 0 < holdout < 1:
         raise SpecError(f"{where}: holdout must be a fraction between 0 and 1.")
-    cv_folds = raw.get("cv_folds")
-    if cv_folds is not None and (not isinstance(cv_folds, int) or cv_folds < 2):
-        raise SpecError(f"{where}: cv_folds must be an integer of at least 2.")
+    cv_folds = raw.get("cv_folds", 5)
+    if not isinstance(cv_folds, int) or isinstance(cv_folds, bool) or not 2 <= cv_folds <= 20:
+        raise SpecError(f"{where}: cv_folds must be an integer from 2 to 20.")
+    max_trials = raw.get("max_trials")
+    if max_trials is not None and (not isinstance(max_trials, int) or isinstance(max_trials, bool) or max_trials < 1):
+        raise SpecError(f"{where}: max_trials must be a positive integer.")
+    keep_leaky = raw.get("keep_leaky_columns", False)
+    if isinstance(keep_leaky, list) and all(isinstance(c, str) for c in keep_leaky):
+        keep_leaky = tuple(keep_leaky)
+    elif not isinstance(keep_leaky, bool):
+        raise SpecError(f"{where}: keep_leaky_columns must be true, false or a list of column names.")
     budget = raw.get("time_budget_s", 300.0)
     if not isinstance(budget, (int, float)) or budget <= 0:
         raise SpecError(f"{where}: time_budget_s must be a positive number of seconds.")
@@ -121,8 +138,10 @@ def parse_spec(
     if not isinstance(candidates, list) or not candidates:
         raise SpecError(f"{where}: candidates must be a non-empty list.")
     for c in candidates:
-        if c not in CANDIDATES:
+        if not isinstance(c, str) or c not in CANDIDATES:
             raise SpecError(f"{where}: unknown candidate {c!r} (known: {', '.join(CANDIDATES)}).")
+    if len(set(candidates)) != len(candidates):
+        raise SpecError(f"{where}: candidates lists a model family twice.")
     seed = raw.get("seed", 42)
     if not isinstance(seed, int):
         raise SpecError(f"{where}: seed must be an integer.")
@@ -139,6 +158,8 @@ def parse_spec(
         exclude_columns=tuple(exclude),
         candidates=tuple(candidates),
         seed=seed,
+        max_trials=max_trials,
+        keep_leaky_columns=keep_leaky,
         backend=str(raw.get("backend", default_backend)),
         source_path=source,
     )

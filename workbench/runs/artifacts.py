@@ -8,6 +8,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from workbench.errors import WorkbenchError
+
+
+class ArtifactIntegrityError(WorkbenchError):
+    title = "Artifact integrity"
+
 
 def sha256_file(path: Path) -> str:
     h = hashlib.sha256()
@@ -47,3 +53,47 @@ def save_model(estimator: Any, path: Path) -> str:
         Path(tmp).unlink(missing_ok=True)
         raise
     return digest
+
+
+def save_json(value: Any, path: Path) -> str:
+    """Write `value` as JSON atomically; returns the file's SHA-256."""
+    import json
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(_finite(value), fh, indent=1, default=str, allow_nan=False)
+        digest = sha256_file(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return digest
+
+
+def _finite(value: Any) -> Any:
+    """NaN and infinities become null: strict JSON that every reader accepts."""
+    import math
+
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+def load_model(path: Path, expected_sha256: str) -> Any:
+    """Load a saved model only if its bytes still hash to `expected_sha256` (unpickling runs code)."""
+    import joblib
+
+    path = Path(path)
+    if not path.exists():
+        raise ArtifactIntegrityError(f"Model artifact {path} is missing.")
+    actual = sha256_file(path)
+    if actual != expected_sha256:
+        raise ArtifactIntegrityError(f"Model artifact {path} has SHA-256 {actual[:12]}…, not the recorded "
+                                     f"{expected_sha256[:12]}…; it was changed after the run and will not be loaded.")
+    return joblib.load(path)

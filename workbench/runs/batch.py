@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -44,6 +45,13 @@ class BatchResult:
     holdout_path: str = ""
     holdout_sha256: str = ""
     dropped_features: dict[str, str] = field(default_factory=dict)
+    cv_score: float | None = None  # the chosen model's CV mean of the primary metric
+    holdout_scores: dict[str, float] = field(default_factory=dict)
+    trials: list[dict[str, Any]] = field(default_factory=list)
+    automl: dict[str, Any] = field(default_factory=dict)  # validation, feature engineering, timings, ...
+    diagnostics_path: str = ""
+    manifest_path: str = ""
+    library_versions: dict[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         d = dict(self.__dict__)
@@ -58,9 +66,10 @@ def run_batch(workspace: Workspace, spec_path: Path, progress: Progress | None =
 
 def run_spec(workspace: Workspace, spec: RunSpec, progress: Progress | None = None) -> BatchResult:
     from workbench.pipeline.data import load_data
-    from workbench.pipeline.task import infer_task
-    from workbench.pipeline.train import train_candidates
+    from workbench.pipeline.engine import run_automl
+    from workbench.pipeline.validation import infer_task
 
+    started = time.monotonic()  # the time budget covers the whole run, loading included
     report = progress or (lambda stage, info: None)
     actor = workspace.actor
     report("load", {"source": spec.data.describe()})
@@ -83,26 +92,39 @@ def run_spec(workspace: Workspace, spec: RunSpec, progress: Progress | None = No
     log.record("run.started", subject=spec.name, params={"spec": spec.as_dict(), "rows": data.row_count,
                "libraries": _library_versions()}, **common)
     try:
-        report("train", {"candidates": list(spec.candidates)})
-        trained = train_candidates(data.frame, spec, progress=report)
+        trained = run_automl(data.frame, spec, progress=report, started_at=started)
         best = trained.best
-        report("save", {"model": best.model})
-        model_path = run_dir / "model.joblib"
-        # The held-out rows are frozen with the run: the registry compares models on exactly these rows.
-        from workbench.runs.artifacts import save_frame
+        report("save", {"model": trained.best_model})
+        from workbench.runs.artifacts import save_frame, save_json
 
+        # The held-out rows are frozen with the run: the registry compares models on exactly these rows.
         holdout_path = run_dir / "holdout.parquet"
         holdout_digest = save_frame(trained.holdout, holdout_path)
-        digest = _save(best.estimator, model_path)
-        leaderboard = [r.row() for r in trained.leaderboard]
+        model_path = run_dir / "model.joblib"
+        digest = _save(trained.estimator, model_path)
+        libraries = _library_versions()
+        summary = trained.summary()
+        leaderboard = trained.leaderboard
+        save_json({"leaderboard": leaderboard, "trials": trained.trials}, run_dir / "leaderboard.json")
+        diagnostics_path = run_dir / "diagnostics.json"
+        save_json(trained.diagnostics, diagnostics_path)
+        manifest_path = run_dir / "model.json"
+        save_json({"artifact": model_path.name, "sha256": digest, "model": trained.best_model, "params": best["params"],
+                   "task": trained.task.task, "metric": trained.task.metric, "target": spec.target,
+                   "features": trained.features.raw_columns, "libraries": libraries, "spec": spec.as_dict(),
+                   "holdout_scores": trained.holdout_scores, "cv": {k: v for k, v in best.items() if k != "params"}},
+                  manifest_path)
         result = BatchResult(
             run_id=run_id, spec=spec, task=trained.task.task, metric=trained.task.metric,
             data_source=data.source, data_version=data.version, fingerprint=data.fingerprint,
             row_count=data.row_count, train_rows=trained.train_rows, test_rows=trained.test_rows,
-            leaderboard=leaderboard, best_model=best.model, best_score=best.metrics[trained.task.metric],
+            leaderboard=leaderboard, best_model=trained.best_model, best_score=trained.best_score,
             artifact_path=str(model_path.relative_to(workspace.root)), artifact_sha256=digest,
             holdout_path=str(holdout_path.relative_to(workspace.root)), holdout_sha256=holdout_digest,
-            dropped_features=trained.features.dropped,
+            dropped_features=trained.features.dropped, cv_score=best[trained.task.metric],
+            holdout_scores=trained.holdout_scores, trials=trained.trials, automl=summary,
+            diagnostics_path=str(diagnostics_path.relative_to(workspace.root)),
+            manifest_path=str(manifest_path.relative_to(workspace.root)), library_versions=libraries,
         )
         log.upsert_run(
             run_id, state="succeeded", finished_at=utc_now(), task=result.task, metric=result.metric,
@@ -114,7 +136,9 @@ def run_spec(workspace: Workspace, spec: RunSpec, progress: Progress | None = No
                            "leaderboard": leaderboard, "artifact": result.artifact_path, "artifact_sha256": digest,
                            "holdout": result.holdout_path, "holdout_sha256": holdout_digest,
                            "train_rows": result.train_rows, "test_rows": result.test_rows,
-                           "dropped_features": result.dropped_features}, **common)
+                           "dropped_features": result.dropped_features, "cv_score": result.cv_score,
+                           "holdout_scores": result.holdout_scores, "automl": summary,
+                           "diagnostics": result.diagnostics_path}, **common)
         return result
     except BaseException as exc:
         shutil.rmtree(run_dir, ignore_errors=True)
@@ -139,7 +163,7 @@ def _library_versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     out = {}
-    for pkg in ("duckdb", "polars", "pyarrow", "scikit-learn", "lightgbm", "numpy", "workbench"):
+    for pkg in ("duckdb", "polars", "pyarrow", "scikit-learn", "lightgbm", "optuna", "numpy", "workbench"):
         try:
             out[pkg] = version(pkg)
         except PackageNotFoundError:
