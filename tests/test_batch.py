@@ -29,11 +29,17 @@ def test_batch_runs_end_to_end_and_records_the_run(sample_workspace: Workspace, 
     assert result.returncode == 0, result.stderr
     out = json.loads(result.stdout)
     assert out["task"] == "multiclass" and out["metric"] == "log_loss"
-    assert {r["model"] for r in out["leaderboard"]} == {"linear", "lightgbm"}
+    assert {"linear", "lightgbm"} <= {r["model"] for r in out["leaderboard"]}  # the first batch: both families' defaults
+    assert out["trials"] and out["automl"]["validation"]["task"] == "multiclass"
     assert out["train_rows"] + out["test_rows"] == 344
     assert out["best_score"] < 0.3  # penguins species are nearly separable; a broken pipeline would not get here
     model = sample_workspace.root / out["artifact_path"]
     assert hashlib.sha256(model.read_bytes()).hexdigest() == out["artifact_sha256"]
+    manifest = json.loads((sample_workspace.root / out["manifest_path"]).read_text())
+    assert manifest["sha256"] == out["artifact_sha256"] and "optuna" in manifest["libraries"]
+    assert manifest["spec"]["target"] == "species"
+    diagnostics = json.loads((sample_workspace.root / out["diagnostics_path"]).read_text())
+    assert diagnostics["confusion_matrix"]["labels"] == ["Adelie", "Chinstrap", "Gentoo"]
     listed = json.loads(cli("-w", w, "runs", "list", "--json").stdout)
     assert len(listed) == 1
     run = listed[0]

@@ -19,6 +19,9 @@ class Family:
     defaults: Callable[[str], dict[str, Any]]
     suggest: Callable[[Any, str], dict[str, Any]]  # (optuna trial, task) -> params
     cost_key: str | None = None  # the parameter fit time grows with (trees / boosting rounds)
+    # Rough fit cost of the defaults relative to LightGBM's (measured on the sample tasks): a prior for
+    # the budget until the family's own fits have been timed.
+    relative_cost: float = 1.0
 
 
 def _linear_defaults(task: str) -> dict[str, Any]:
@@ -82,11 +85,11 @@ def _lgbm_suggest(trial: Any, task: str) -> dict[str, Any]:
 
 
 FAMILIES: dict[str, Family] = {
-    "linear": Family("linear", "linear", _linear_defaults, _linear_suggest),
-    "random_forest": Family("random_forest", "trees", _forest_defaults, _forest_suggest("rf"), "n_estimators"),
-    "extra_trees": Family("extra_trees", "trees", _forest_defaults, _forest_suggest("et"), "n_estimators"),
-    "hist_gradient_boosting": Family("hist_gradient_boosting", "native", _hgb_defaults, _hgb_suggest, "max_iter"),
-    "lightgbm": Family("lightgbm", "native", _lgbm_defaults, _lgbm_suggest, "n_estimators"),
+    "linear": Family("linear", "linear", _linear_defaults, _linear_suggest, None, 0.5),
+    "random_forest": Family("random_forest", "trees", _forest_defaults, _forest_suggest("rf"), "n_estimators", 16.0),
+    "extra_trees": Family("extra_trees", "trees", _forest_defaults, _forest_suggest("et"), "n_estimators", 10.0),
+    "hist_gradient_boosting": Family("hist_gradient_boosting", "native", _hgb_defaults, _hgb_suggest, "max_iter", 1.3),
+    "lightgbm": Family("lightgbm", "native", _lgbm_defaults, _lgbm_suggest, "n_estimators", 1.0),
 }
 
 
@@ -139,7 +142,7 @@ def build_pipeline(family: str, params: dict[str, Any], task: str, plan: Feature
     raw = FunctionTransformer(prepare_raw, validate=False, kw_args={
         "numeric": plan.numeric, "categorical": plan.categorical, "datetime": plan.datetime,
         "datetime_with_time": plan.datetime_with_time})
-    pre, categorical_idx = build_preprocessor(FAMILIES[family].preprocessing, plan, seed)
+    pre, categorical_idx = build_preprocessor(FAMILIES[family].preprocessing, plan, seed, task)
     model = _estimator(family, params, task, seed, n_jobs, categorical_idx)
     fit_params: dict[str, Any] = {}
     if family == "lightgbm" and categorical_idx:

@@ -29,6 +29,7 @@ SAVE_OVERHEAD_S = 1.5
 # The final model is always refitted on every training row.
 SEARCH_ROWS_PER_BUDGET_SECOND = 400
 MIN_SEARCH_ROWS = 5_000
+THREADS_MIN_ROWS = 20_000
 
 
 @dataclass
@@ -102,11 +103,13 @@ def _stratified_subset(idx: np.ndarray, y: np.ndarray, size: int, seed: int, cla
 
 
 def run_automl(frame: pl.DataFrame, spec: RunSpec, progress: Progress | None = None, *, backend: Any = None,
-               started_at: float | None = None, cancel: threading.Event | None = None) -> AutoMLResult:
+               started_at: float | None = None, cancel: threading.Event | None = None,
+               validated: tuple[pl.DataFrame, ValidationReport] | None = None) -> AutoMLResult:
     """Run the whole AutoML pipeline on `frame` (raw rows from the lake) as `spec` says.
 
     `started_at` (time.monotonic()) is when the run began, so time spent loading data counts against the
-    budget; `backend` defaults to the one the spec names.
+    budget; `backend` defaults to the one the spec names; `validated` is `validate(frame, spec)` when the
+    caller already ran it (to refuse bad input before recording a run).
     """
     from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 
@@ -123,8 +126,20 @@ def run_automl(frame: pl.DataFrame, spec: RunSpec, progress: Progress | None = N
     report = ProgressReporter(progress, started, spec.time_budget_s)
     timings: dict[str, float] = {}
 
+    own_backend = backend is None
+    if own_backend:
+        backend = get_compute_backend(spec.backend)
+    # Workers import scikit-learn and LightGBM while the data is validated, not on the clock of trial one.
+    warm = threading.Thread(target=_warm_up, args=(backend,), daemon=True)
+    warm.start()
     report("validate", "checking the target and columns")
-    frame, validation = validate(frame, spec)
+    try:
+        frame, validation = validated if validated is not None else validate(frame, spec)
+    except BaseException:
+        warm.join()
+        if own_backend:
+            backend.close()
+        raise
     info, plan = validation.task, validation.plan
     report.metric = info.metric
     classification = info.task != "regression"
@@ -141,12 +156,10 @@ def run_automl(frame: pl.DataFrame, spec: RunSpec, progress: Progress | None = N
     folds = tuple((tr, te) for tr, te in splitter.split(np.zeros(len(y_search)), y_search if classification else None))
     timings["validate_s"] = round(time.monotonic() - started, 3)
 
-    own_backend = backend is None
-    if own_backend:
-        backend = get_compute_backend(spec.backend)
+    warm.join()
     try:
         workers = max(1, backend.worker_count())
-        n_jobs = max(1, (os.cpu_count() or 1) // workers)
+        n_jobs = _inner_jobs(workers, len(search_idx))
         problem = Problem(X_search, y_search, folds, info.task, plan, spec.seed, n_jobs)
         fold_train_rows = len(folds[0][0])
         final_scale = len(idx_train) / fold_train_rows
@@ -196,9 +209,17 @@ def run_automl(frame: pl.DataFrame, spec: RunSpec, progress: Progress | None = N
             search_deadline=lambda s: end - reserve(s.best), on_trial=on_trial, max_trials=spec.max_trials,
             patience=max(40, 8 * len(families)), seed=spec.seed, cancel=cancel, costs=costs,
         )
-        timings["search_s"] = round(time.monotonic() - t_search, 3)
         if cancel is not None and cancel.is_set():
             raise KeyboardInterrupt
+        if state.best is None and time.monotonic() < end + 0.05 * spec.time_budget_s:
+            # The back-end returned no complete trial in time (worker start-up alone can take seconds):
+            # the cheapest family's defaults, fitted here, are the floor every run ends with.
+            floor = _floor_trial(problem, families, len(state.trials))
+            state.trials.append(floor)
+            if floor.ok:
+                state.best = floor
+                state.stop_reason += "; fitted the cheapest family in-process"
+        timings["search_s"] = round(time.monotonic() - t_search, 3)
         if state.best is None:
             errors = [t.error for t in state.trials if t.error]
             why = f" (first error: {errors[0]})" if errors else ""
@@ -208,20 +229,29 @@ def run_automl(frame: pl.DataFrame, spec: RunSpec, progress: Progress | None = N
         leaderboard = family_bests(rows, info.metric)
         by_number = {t.number: t for t in state.trials}
 
-        # The best family whose refit still fits in the budget becomes the final model.
-        # (within the 10 % tolerance: a slightly late finish beats a much worse model).
+        # The best family becomes the final model, refitted on every training row if the budget allows,
+        # else on as many as it allows (never fewer than a CV fold saw); a family whose refit cannot fit
+        # even then gives way to the next one.
         left = end + 0.05 * spec.time_budget_s - time.monotonic()
-        chosen = next((r for r in leaderboard if reserve(by_number[r["trial"]]) <= left), None)
-        if chosen is None:
-            chosen = min(leaderboard, key=lambda r: reserve(by_number[r["trial"]]))
+
+        def affordable_rows(t: Trial) -> int | None:
+            avail = left - diagnostics_seconds(t) - SAVE_OVERHEAD_S - costs.batch_overhead
+            per_row = fold_seconds(t) * 1.1 / fold_train_rows
+            rows = int(avail / per_row) if per_row > 0 else len(idx_train)
+            return min(rows, len(idx_train)) if rows >= fold_train_rows else None
+
+        choice = next(((r, n) for r in leaderboard if (n := affordable_rows(by_number[r["trial"]]))), None)
+        chosen, final_rows = choice if choice else (leaderboard[0], fold_train_rows)
         trial = by_number[chosen["trial"]]
+        final_idx = idx_train if final_rows >= len(idx_train) else _stratified_subset(
+            idx_train, y, final_rows, spec.seed, classification, spec.cv_folds)
         t_final = time.monotonic()
-        report("final_fit", f"refitting {trial.family} on {len(idx_train):,} rows")
-        final_n_jobs = max(1, (os.cpu_count() or 1) // workers)
-        tasks = [Task("final", fit_final, (X[idx_train], y[idx_train], trial.family, trial.params, info.task, plan,
+        report("final_fit", f"refitting {trial.family} on {len(final_idx):,} of {len(idx_train):,} training rows")
+        final_n_jobs = _inner_jobs(workers, len(final_idx))
+        tasks = [Task("final", fit_final, (X[final_idx], y[final_idx], trial.family, trial.params, info.task, plan,
                                            spec.seed, final_n_jobs))]
         lc_seconds = fold_seconds(trial) * sum(LEARNING_CURVE_FRACTIONS) / max(1, workers - 1)
-        final_est = final_seconds(trial)
+        final_est = final_seconds(trial) * len(final_idx) / len(idx_train)
         if time.monotonic() + max(final_est, lc_seconds) + diagnostics_seconds(trial) < end:
             tasks += [Task(f"lc:{f}", learning_curve_point, (problem, trial.family, trial.params, f))
                       for f in LEARNING_CURVE_FRACTIONS]
@@ -246,13 +276,48 @@ def run_automl(frame: pl.DataFrame, spec: RunSpec, progress: Progress | None = N
                                       deadline=end - SAVE_OVERHEAD_S, learning_curve=learning_curve)
     timings["diagnostics_s"] = round(time.monotonic() - t_diag, 3)
     timings["engine_total_s"] = round(time.monotonic() - started, 3)
-    best = {**chosen, "final_fit_s": round(final_fit_s, 3)}
+    best = {**chosen, "final_fit_s": round(final_fit_s, 3), "final_rows": len(final_idx)}
     return AutoMLResult(
         validation=validation, train_rows=len(idx_train), test_rows=len(idx_test), search_rows=len(search_idx),
         leaderboard=leaderboard, trials=rows, best=best, estimator=estimator, holdout=frame[idx_test],
         holdout_scores=holdout_scores, diagnostics=diagnostics, timings=timings, stop_reason=state.stop_reason,
         backend=getattr(backend, "name", str(spec.backend)), workers=workers,
     )
+
+
+def _warm_up(backend: Any) -> None:
+    from workbench.backends.compute import Task
+    from workbench.pipeline.evaluate import import_libraries
+
+    try:
+        backend.run_tasks([Task(f"warm-up:{i}", import_libraries) for i in range(backend.worker_count())], max_retries=0)
+    except Exception:  # a back-end that cannot even warm up fails loudly on the first trial instead
+        pass
+
+
+def _floor_trial(problem: Problem, families: list[str], number: int) -> Any:
+    from dataclasses import replace
+
+    from workbench.pipeline.candidates import FAMILIES
+    from workbench.pipeline.evaluate import fit_fold
+    from workbench.pipeline.search import Trial
+
+    family = min(families, key=lambda f: FAMILIES[f].relative_cost)
+    trial = Trial(number, family, FAMILIES[family].defaults(problem.task), is_default=True)
+    problem = replace(problem, n_jobs=1)
+    try:
+        trial.fold_results = [fit_fold(problem, family, trial.params, k, k == 0) for k in range(len(problem.folds))]
+    except Exception as exc:  # reported like any failed trial
+        trial.error = f"{type(exc).__name__}: {exc}"
+    return trial
+
+
+def _inner_jobs(workers: int, rows: int) -> int:
+    """Threads per task: the cores left per worker, and just one on small data, where thread start-up
+    and spinning cost more than they save (badly so on a busy machine)."""
+    if rows < THREADS_MIN_ROWS:
+        return 1
+    return max(1, (os.cpu_count() or 1) // workers)
 
 
 def _learning_curve(results: dict[str, Any], trial: Any, problem: Problem, metric: str) -> dict[str, Any] | None:

@@ -29,6 +29,17 @@ class Problem:
     n_jobs: int = 1
 
 
+def import_libraries() -> None:
+    """Import what fits need (a back-end warm-up task: imports take seconds on a busy machine)."""
+    import lightgbm  # noqa: F401
+    import sklearn.ensemble  # noqa: F401
+    import sklearn.linear_model  # noqa: F401
+
+    import workbench.pipeline.preprocess  # noqa: F401
+    from workbench.pipeline.metrics import score_predictions  # noqa: F401
+    import sklearn.metrics  # noqa: F401
+
+
 def _threads(n: int) -> Any:
     """Cap native thread pools (OpenMP in HistGradientBoosting, BLAS) at the task's share of the cores."""
     from threadpoolctl import threadpool_limits

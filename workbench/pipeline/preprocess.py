@@ -68,7 +68,18 @@ def _ordinal(max_categories: int | None = MAX_NATIVE_CATEGORIES) -> OrdinalEncod
                           min_frequency=RARE_MIN_COUNT, max_categories=max_categories, dtype=np.float64)
 
 
-def build_preprocessor(style: str, plan: FeaturePlan, seed: int) -> tuple[ColumnTransformer, list[int]]:
+def _target_encoder(seed: int, task: str) -> TargetEncoder:
+    import inspect
+
+    if inspect.signature(TargetEncoder).parameters["shuffle"].default == "deprecated":  # scikit-learn >= 1.9
+        from sklearn.model_selection import KFold, StratifiedKFold
+
+        splitter = KFold if task == "regression" else StratifiedKFold
+        return TargetEncoder(cv=splitter(5, shuffle=True, random_state=seed))
+    return TargetEncoder(random_state=seed)
+
+
+def build_preprocessor(style: str, plan: FeaturePlan, seed: int, task: str) -> tuple[ColumnTransformer, list[int]]:
     """Return (unfitted ColumnTransformer, indices of its native-categorical output columns)."""
     numeric, cats, high = plan.model_numeric, plan.categorical, plan.high_cardinality
     low = plan.low_cardinality
@@ -83,7 +94,7 @@ def build_preprocessor(style: str, plan: FeaturePlan, seed: int) -> tuple[Column
         ), low))
         parts.append(("target", make_pipeline(
             SimpleImputer(strategy="constant", fill_value=MISSING),
-            TargetEncoder(random_state=seed),  # cross-fitted: a row's own target never encodes it
+            _target_encoder(seed, task),  # cross-fitted: a row's own target never encodes it
             StandardScaler(),
         ), high))
         parts.append(("freq", make_pipeline(FrequencyEncoder(), StandardScaler()), high))

@@ -77,9 +77,14 @@ class CostModel:
 
     def fold_seconds(self, family: str, params: dict[str, Any]) -> float | None:
         seen = self.per_unit.get(family)
-        if not seen:
-            return None
-        return float(np.median(seen)) * cost_factor(family, params)
+        if seen:
+            return float(np.median(seen)) * cost_factor(family, params)
+        # Not timed yet: scale a timed family by the families' prior relative costs.
+        for other in sorted(self.per_unit, key=lambda f: f != "lightgbm"):
+            times = self.per_unit[other]
+            ratio = FAMILIES[family].relative_cost / FAMILIES[other].relative_cost
+            return float(np.median(times)) * ratio * cost_factor(family, params)
+        return None
 
 
 def run_search(

@@ -67,7 +67,7 @@ def run_batch(workspace: Workspace, spec_path: Path, progress: Progress | None =
 def run_spec(workspace: Workspace, spec: RunSpec, progress: Progress | None = None) -> BatchResult:
     from workbench.pipeline.data import load_data
     from workbench.pipeline.engine import run_automl
-    from workbench.pipeline.validation import infer_task
+    from workbench.pipeline.validation import validate
 
     started = time.monotonic()  # the time budget covers the whole run, loading included
     report = progress or (lambda stage, info: None)
@@ -77,7 +77,7 @@ def run_spec(workspace: Workspace, spec: RunSpec, progress: Progress | None = No
         data = load_data(lake, spec.data)
     if data.row_count == 0:
         raise RunFailedError(f"The data for {spec.name!r} has no rows.") from None
-    infer_task(data.frame, spec.target, spec.task, spec.metric)  # bad target: fail before recording
+    validated = validate(data.frame, spec)  # bad target or columns: refuse before anything is recorded
 
     run_id = new_run_id()
     run_dir = workspace.artifacts_dir / run_id
@@ -92,7 +92,7 @@ def run_spec(workspace: Workspace, spec: RunSpec, progress: Progress | None = No
     log.record("run.started", subject=spec.name, params={"spec": spec.as_dict(), "rows": data.row_count,
                "libraries": _library_versions()}, **common)
     try:
-        trained = run_automl(data.frame, spec, progress=report, started_at=started)
+        trained = run_automl(data.frame, spec, progress=report, started_at=started, validated=validated)
         best = trained.best
         report("save", {"model": trained.best_model})
         from workbench.runs.artifacts import save_frame, save_json

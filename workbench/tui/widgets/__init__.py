@@ -1,0 +1,1 @@
+"""Reusable widgets (no screen logic)."""
