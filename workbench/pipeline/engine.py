@@ -187,7 +187,6 @@ def run_automl(frame: pl.DataFrame, spec: RunSpec, progress: Progress | None = N
             return final_seconds(trial) + diagnostics_seconds(trial)
 
         t_search = time.monotonic()
-        estimate = {"per_trial": None}
 
         def on_trial(state: Any, trial: Trial) -> None:
             done = len(state.trials)

@@ -23,53 +23,42 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def save_frame(frame: Any, path: Path) -> str:
-    """Write a polars DataFrame as Parquet (zstd) atomically; returns the file's SHA-256."""
+def _write_atomically(path: Path, write: Any) -> str:
+    """Call `write(tmp_path)` on a temporary file beside `path`, then rename it into place; returns its SHA-256."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".parquet", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=path.suffix, dir=path.parent)
     os.close(fd)
     try:
-        frame.write_parquet(tmp, compression="zstd")
+        write(tmp)
         digest = sha256_file(Path(tmp))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return digest
+
+
+def save_frame(frame: Any, path: Path) -> str:
+    """Write a polars DataFrame as Parquet (zstd) atomically; returns the file's SHA-256."""
+    return _write_atomically(path, lambda tmp: frame.write_parquet(tmp, compression="zstd"))
 
 
 def save_model(estimator: Any, path: Path) -> str:
     """Pickle `estimator` with joblib to `path` atomically; returns the file's SHA-256."""
     import joblib
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        joblib.dump(estimator, tmp, compress=3)
-        digest = sha256_file(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return digest
+    return _write_atomically(path, lambda tmp: joblib.dump(estimator, tmp, compress=3))
 
 
 def save_json(value: Any, path: Path) -> str:
     """Write `value` as JSON atomically; returns the file's SHA-256."""
     import json
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+    def write(tmp: str) -> None:
+        with open(tmp, "w", encoding="utf-8") as fh:
             json.dump(_finite(value), fh, indent=1, default=str, allow_nan=False)
-        digest = sha256_file(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return digest
+
+    return _write_atomically(path, write)
 
 
 def _finite(value: Any) -> Any:
