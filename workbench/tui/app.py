@@ -28,10 +28,15 @@ class WorkbenchApp(App[None]):
         Binding("q", "quit", "Quit"),
     ]
 
-    def __init__(self, workspace: Workspace) -> None:
+    def __init__(self, workspace: Workspace, notice: str | None = None) -> None:
         super().__init__()
         self.workspace = workspace
+        self.notice = notice
         self.sub_title = f"{workspace.settings.name} — {workspace.root}"
+
+    def on_mount(self) -> None:
+        if self.notice:
+            self.notify(self.notice, title="Workbench", timeout=10)
 
     def compose(self) -> ComposeResult:
         yield Header()
