@@ -102,3 +102,36 @@ def compute_evidence(workspace: Workspace, candidate: dict[str, Any], current: d
         "freshness": freshness(workspace, roles),
         "spec_diff": spec_diff(current["spec"] if current else None, candidate["spec"]) if current else [],
     }
+
+
+def _fmt(value: Any) -> str:
+    return "n/a" if value is None else f"{value:.4f}" if isinstance(value, float) else str(value)
+
+
+def evidence_lines(evidence: dict[str, Any]) -> list[str]:
+    """The evidence as plain text lines (the CLI prints them; the TUI shows them before approval)."""
+    cand, cur = evidence["candidate"], evidence.get("current")
+    direction = "higher" if evidence.get("higher_is_better") else "lower"
+    lines = [f"candidate v{cand['version']} (run {cand['run_id']})"
+             + (f" vs current v{cur['version']} (run {cur['run_id']})" if cur else " — the alias is not held yet"),
+             f"metric {evidence['metric']} ({direction} is better); verdict: {evidence['verdict']}"]
+    for c in evidence["comparisons"]:
+        line = (f"  on v{c['version']}'s frozen holdout ({c['rows']} rows, sha256 {c['sha256'][:12]}): "
+                f"candidate {_fmt(c.get('candidate'))}")
+        if cur:
+            line += f", current {_fmt(c.get('current'))}"
+        lines.append(line)
+        for role in ("candidate", "current"):
+            if c.get(f"{role}_error"):
+                lines.append(f"    {role} could not be scored: {c[f'{role}_error']}")
+    for role, f in evidence.get("freshness", {}).items():
+        text = f"  {role} data: {f['data_source']} trained {str(f.get('trained_at') or '')[:19]}"
+        if f.get("table"):
+            text += (" — latest data" if f.get("on_latest_data")
+                     else f" — table now at v{f.get('latest_version')} ({str(f.get('latest_at') or '')[:19]})")
+        lines.append(text)
+    diff = evidence.get("spec_diff") or []
+    if cur:
+        lines.append("  spec changes: " + ("none" if not diff else ""))
+        lines += [f"    {d['key']}: {d['current']!r} → {d['candidate']!r}" for d in diff]
+    return lines

@@ -75,3 +75,19 @@ def resolve_ref(store: RegistryStore, ref: ModelRef, default_alias: str | None =
     found = store.get_version(ref.model, event["version"])
     assert found is not None
     return found
+
+
+def at_timestamp(text: str) -> str:
+    """A user's point in time as the registry's ISO UTC form; a bare date means the end of that day."""
+    from datetime import datetime, time, timezone
+
+    raw = text.strip()
+    try:
+        if len(raw) == 10:
+            when = datetime.combine(datetime.fromisoformat(raw).date(), time.max, tzinfo=timezone.utc)
+        else:
+            when = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+            when = when.replace(tzinfo=timezone.utc) if when.tzinfo is None else when.astimezone(timezone.utc)
+    except ValueError:
+        raise BadInputError(f"{text!r} is not a date or time (use 2025-06-30 or 2025-06-30T14:00:00Z).") from None
+    return when.isoformat(timespec="microseconds").replace("+00:00", "Z")

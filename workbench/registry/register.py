@@ -14,6 +14,7 @@ from typing import Any
 from workbench.audit.log import utc_now
 from workbench.errors import BadInputError, LakeError
 from workbench.registry.artifacts import verified_path
+from workbench.registry.inputs import feature_schema
 from workbench.registry.refs import check_model_name
 from workbench.registry.store import RegistryStore
 from workbench.registry.trail import record_event
@@ -73,7 +74,7 @@ def _reference(workspace: Workspace, spec: dict[str, Any], run: dict[str, Any], 
 
 def register_run(workspace: Workspace, run_id: str, name: str | None = None, description: str = "") -> dict[str, Any]:
     """Create the next version of model `name` (default: the run's name) from a succeeded run."""
-    import duckdb
+    import polars as pl
 
     run, started, finished, git_commit = _run_facts(workspace, run_id)
     run_id = run["run_id"]
@@ -93,15 +94,11 @@ def register_run(workspace: Workspace, run_id: str, name: str | None = None, des
     verified_path(workspace, run["artifact_path"], run["artifact_sha256"], "model artifact")
     holdout_file = verified_path(workspace, holdout_rel, holdout_sha, "holdout")
 
-    con = duckdb.connect()
-    try:
-        described = con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(holdout_file)]).fetchall()
-        holdout_rows = int(con.execute("SELECT count(*) FROM read_parquet(?)", [str(holdout_file)]).fetchone()[0])
-    finally:
-        con.close()
-    features = [[c[0], c[1]] for c in described if c[0] != target]
-    if len(features) == len(described):
+    schema = pl.read_parquet_schema(holdout_file)
+    if target not in schema:
         raise BadInputError(f"The holdout of run {run_id} has no target column {target!r}.")
+    features = feature_schema(schema, target)
+    holdout_rows = pl.scan_parquet(holdout_file).select(pl.len()).collect().item()
     reference = _reference(workspace, spec, run, [f[0] for f in features], str(holdout_file))
     leaderboard = json.loads(run["leaderboard"]) if run.get("leaderboard") else finished.get("leaderboard") or []
     best = next((r for r in leaderboard if r.get("model") == run.get("best_model")), {})

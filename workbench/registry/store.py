@@ -54,7 +54,7 @@ CREATE TABLE model_versions (
     holdout_path TEXT NOT NULL,
     holdout_sha256 TEXT NOT NULL,
     holdout_rows INTEGER,
-    features TEXT NOT NULL,         -- JSON [[column, dtype], ...]: the raw columns the pipeline needs
+    features TEXT NOT NULL,         -- JSON [[column, dtype, kind], ...]: the raw columns the pipeline needs
     reference TEXT NOT NULL,        -- JSON drift reference profile of the training data
     PRIMARY KEY (model, version)
 );
