@@ -19,6 +19,24 @@ from workbench.lake.fingerprint import FINGERPRINT_ALGORITHM, fingerprint_relati
 from workbench.lake.names import check_table_name, quote_ident
 
 
+def version_entry(lake: Lake, cur: duckdb.DuckDBPyConnection, table: str, source: str) -> dict[str, Any]:
+    """The commit-metadata entry for the table version being written in `cur`'s open transaction:
+    next version number, schema, row count and content fingerprint (what `catalog.table_versions` reads)."""
+    columns = cur.execute(f"DESCRIBE {quote_ident(table)}").fetchall()
+    fingerprint, rows = fingerprint_relation(cur, quote_ident(table))
+    previous = table_versions(lake, table)
+    return {
+        "table": table,
+        "version": (previous[-1].version + 1) if previous else 1,
+        "operation": "replace" if previous else "create",
+        "source": source,
+        "row_count": rows,
+        "schema": [[c[0], c[1]] for c in columns],
+        "fingerprint": fingerprint,
+        "fingerprint_algorithm": FINGERPRINT_ALGORITHM,
+    }
+
+
 def write_table_version(
     lake: Lake,
     table: str,
@@ -46,20 +64,7 @@ def write_table_version(
     cur.execute("BEGIN TRANSACTION")
     try:
         cur.execute(f"CREATE OR REPLACE TABLE {quote_ident(table)} AS SELECT * FROM {view}")
-        columns = cur.execute(f"DESCRIBE {quote_ident(table)}").fetchall()
-        fingerprint, rows = fingerprint_relation(cur, quote_ident(table))
-        previous = table_versions(lake, table)
-        entry = {
-            **(extra or {}),
-            "table": table,
-            "version": (previous[-1].version + 1) if previous else 1,
-            "operation": "replace" if previous else "create",
-            "source": source,
-            "row_count": rows,
-            "schema": [[c[0], c[1]] for c in columns],
-            "fingerprint": fingerprint,
-            "fingerprint_algorithm": FINGERPRINT_ALGORITHM,
-        }
+        entry = {**(extra or {}), **version_entry(lake, cur, table, source)}
         cur.execute(
             f"CALL {LAKE_ALIAS}.set_commit_message(?, ?, extra_info => ?)",
             [actor, message, json.dumps({"workbench": 1, "tables": [entry]})],

@@ -10,6 +10,7 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
+from workbench.tui.errors import error_text
 from workbench.workspace import Workspace
 
 
@@ -45,15 +46,12 @@ class GovernanceView(Widget):
 
     @work(thread=True, exclusive=True, group="governance")
     def load(self) -> None:
-        from workbench.errors import WorkbenchError
         from workbench.governance.report import governance_report
 
         try:
             self.post_message(self.ReportLoaded(governance_report(self.workspace)))
-        except WorkbenchError as exc:
-            self.post_message(self.ReportLoaded(error=exc.message))
         except Exception as exc:  # the TUI reports, never crashes
-            self.post_message(self.ReportLoaded(error=f"{type(exc).__name__}: {exc}"))
+            self.post_message(self.ReportLoaded(error=error_text(exc)))
 
     @on(ReportLoaded)
     def _show(self, message: ReportLoaded) -> None:

@@ -14,6 +14,7 @@ from textual.widget import Widget
 from textual.widgets import ContentSwitcher, DataTable, Static
 
 from workbench.tui.panes.governance import GovernanceView
+from workbench.tui.errors import error_text
 from workbench.workspace import Workspace
 
 
@@ -88,15 +89,12 @@ class ModelsPane(Widget):
     # -- loading -------------------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="models")
     def load(self) -> None:
-        from workbench.errors import WorkbenchError
         from workbench.registry.overview import registry_overview
 
         try:
             self.post_message(self.Loaded(registry_overview(self.workspace)))
-        except WorkbenchError as exc:
-            self.post_message(self.Loaded(error=exc.message))
         except Exception as exc:  # the TUI reports, never crashes
-            self.post_message(self.Loaded(error=f"{type(exc).__name__}: {exc}"))
+            self.post_message(self.Loaded(error=error_text(exc)))
 
     @on(Loaded)
     def _show(self, message: Loaded) -> None:
@@ -247,7 +245,6 @@ class ModelsPane(Widget):
 
     @work(thread=True, exclusive=True, group="models-decide")
     def decide(self, request_id: int, decision: str, reason: str | None) -> None:
-        from workbench.errors import WorkbenchError
         from workbench.registry.promotion import approve_request, reject_request
 
         try:
@@ -259,23 +256,18 @@ class ModelsPane(Widget):
                 reject_request(self.workspace, request_id, reason)
                 text = f"Request {request_id} rejected; nothing changed."
             self.post_message(self.ActionDone(text))
-        except WorkbenchError as exc:
-            self.post_message(self.ActionDone(exc.message, ok=False))
-        except Exception as exc:
-            self.post_message(self.ActionDone(f"{type(exc).__name__}: {exc}", ok=False))
+        except Exception as exc:  # the TUI reports, never crashes
+            self.post_message(self.ActionDone(error_text(exc), ok=False))
 
     @work(thread=True, exclusive=True, group="models-register")
     def register(self, run_id: str) -> None:
-        from workbench.errors import WorkbenchError
         from workbench.registry.register import register_run
 
         try:
             v = register_run(self.workspace, run_id)
             self.post_message(self.ActionDone(f"Registered {v['model']}:{v['version']} from run {run_id}."))
-        except WorkbenchError as exc:
-            self.post_message(self.ActionDone(exc.message, ok=False))
-        except Exception as exc:
-            self.post_message(self.ActionDone(f"{type(exc).__name__}: {exc}", ok=False))
+        except Exception as exc:  # the TUI reports, never crashes
+            self.post_message(self.ActionDone(error_text(exc), ok=False))
 
     @on(ActionDone)
     def _action_done(self, message: ActionDone) -> None:
