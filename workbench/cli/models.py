@@ -254,6 +254,8 @@ def request(state: CliState, request_id: int, as_json: bool) -> None:
 def _decided(request: dict[str, Any]) -> str:
     if request["state"] == "approved":
         return f"Request {request['id']} approved: {request['model']}@{request['alias']} is now v{request['version']}."
+    if request["state"] == "rejected":
+        return f"Request {request['id']} rejected; no alias moved."
     return f"Request {request['id']} is {request['state']}."
 
 
