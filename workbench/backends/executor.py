@@ -92,6 +92,7 @@ class ExecutorCompute:
         attempts = {k: 0 for k in keys}
         queue: deque[Task] = deque(tasks)
         in_flight: dict[Future[Any], Task] = {}
+        limit = self._in_flight_limit()  # asked once: on a cluster it is a round trip
 
         def cancelled() -> bool:
             return cancel is not None and cancel.is_set()
@@ -118,7 +119,7 @@ class ExecutorCompute:
                 if not in_flight:
                     break
             lost: list[Task] = []
-            while queue and len(in_flight) < self._in_flight_limit() and not cancelled():
+            while queue and len(in_flight) < limit and not cancelled():
                 task = queue.popleft()
                 try:
                     fut = self._executor().submit(call_task, task)

@@ -37,12 +37,13 @@ def cli(ctx: click.Context, workspace: Path | None, debug: bool) -> None:
 
 
 def _register() -> None:
-    from workbench.cli import batch, lake, runs, workspace_commands
+    from workbench.cli import batch, lake, plugins, runs, workspace_commands
 
     cli.add_command(workspace_commands.init)
     cli.add_command(lake.lake)
     cli.add_command(batch.batch)
     cli.add_command(runs.runs)
+    cli.add_command(plugins.plugins)
 
 
 _register()

@@ -1,10 +1,14 @@
 """pytest base classes: subclass one, provide the back-end as a fixture, and every check is a test.
 
+    @pytest.fixture(scope="module")
+    def backend():
+        with MyCompute(workers=2) as b:
+            yield b
+
     class TestMyCompute(ComputeBackendContract):
-        @pytest.fixture(scope="class")
-        def backend(self):
-            with MyCompute(workers=2) as b:
-                yield b
+        pass
+
+Override the `secrets` fixture to name values that must never leak.
 """
 
 from __future__ import annotations
