@@ -170,25 +170,23 @@ def backend_options(group: str, name: str) -> OptionSchema:
     return schema_of(load_backend_class(group, name))
 
 
-def _start(group: str, name: str, options: dict[str, Any], factory: Any = None) -> Any:
-    cls = load_backend_class(group, name)
+def instantiate(group: str, name: str, factory: Any, options: dict[str, Any]) -> Any:
+    """Call a back-end's class (or factory) with `options`; any failure is a clear start failure."""
+    from workbench.errors import WorkbenchError
+
     try:
-        return (factory or cls)(**options)
-    except BackendUnavailableError:
+        return factory(**options)
+    except WorkbenchError:
         raise
     except Exception as exc:
-        from workbench.errors import WorkbenchError
-
-        if isinstance(exc, WorkbenchError):
-            raise
         raise BackendUnavailableError(f"The {_kind(group)} back-end {name!r} failed to start: {type(exc).__name__}: {exc}") from exc
 
 
 def get_compute_backend(name: str = "local", **options: Any) -> Any:
     """Instantiate the compute back-end `name` with `options` (from the spec or workbench.toml)."""
-    return _start(COMPUTE_GROUP, name, options)
+    return instantiate(COMPUTE_GROUP, name, load_backend_class(COMPUTE_GROUP, name), options)
 
 
 def get_storage_backend(name: str = "local", **options: Any) -> Any:
     """Instantiate the storage back-end `name` with `options`."""
-    return _start(STORAGE_GROUP, name, options)
+    return instantiate(STORAGE_GROUP, name, load_backend_class(STORAGE_GROUP, name), options)

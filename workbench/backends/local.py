@@ -31,6 +31,31 @@ def inner_threads(workers: int) -> int:
     return max(1, (os.cpu_count() or 1) // max(1, workers))
 
 
+def _start_resource_tracker() -> None:
+    """Start multiprocessing's resource tracker with a stderr it can pass on.
+
+    It hands `sys.stderr.fileno()` to its child; inside the TUI (or anything else that swaps
+    sys.stderr for an object without a file descriptor) that is -1 and every pool fails with
+    "bad value(s) in fds_to_keep". Starting it once against /dev/null avoids that for good."""
+    import sys
+    from multiprocessing import resource_tracker
+
+    try:
+        usable = sys.stderr is not None and sys.stderr.fileno() >= 0
+    except (AttributeError, OSError, ValueError):
+        usable = False
+    if usable:
+        resource_tracker.ensure_running()
+        return
+    saved = sys.stderr
+    with open(os.devnull, "w") as devnull:
+        sys.stderr = devnull
+        try:
+            resource_tracker.ensure_running()
+        finally:
+            sys.stderr = saved
+
+
 def _limit_threads(threads: int) -> None:
     # Runs in each fresh worker before any task imports numpy/sklearn/lightgbm, so the limit takes.
     for var in _THREAD_ENV:
@@ -67,6 +92,8 @@ class LocalCompute(ExecutorCompute):
 
                 # forkserver/spawn, not fork: the caller may hold DuckDB/SQLite handles and threads.
                 ctx = multiprocessing.get_context("forkserver" if os.name == "posix" else "spawn")
+                if os.name == "posix":
+                    _start_resource_tracker()
                 self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx,
                                                  initializer=_limit_threads, initargs=(inner_threads(self.workers),))
             return self._pool

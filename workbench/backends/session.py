@@ -26,7 +26,7 @@ import threading
 from typing import Any, Callable, Mapping
 
 from workbench.backends.compute import TaskResult
-from workbench.backends.discovery import COMPUTE_GROUP, STORAGE_GROUP, _entry_point, _kind, _start, load_backend_class
+from workbench.backends.discovery import COMPUTE_GROUP, STORAGE_GROUP, _entry_point, _kind, instantiate, load_backend_class
 from workbench.backends.options import BackendOptionError, schema_of
 from workbench.errors import BackendUnavailableError, WorkbenchError
 
@@ -55,9 +55,10 @@ def configured_storage(settings: Any) -> str:
     return name
 
 
-def resolve_options(settings: Any, group: str, name: str, explicit: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def resolve_options(settings: Any, group: str, name: str, explicit: Mapping[str, Any] | None = None,
+                    backend_class: Any = None) -> dict[str, Any]:
     """The options to start back-end `name` with (imports the plugin to read its schema)."""
-    schema = schema_of(load_backend_class(group, name))
+    schema = schema_of(backend_class or load_backend_class(group, name))
     section = f"[{'backends' if group == COMPUTE_GROUP else 'storage'}.{name}]"
     return schema.resolve(explicit, configured_options(settings, group, name), where=f"workbench.toml {section}")
 
@@ -76,11 +77,11 @@ def _open(workspace: Any, group: str, name: str, explicit: Mapping[str, Any] | N
           run_id: str | None) -> Any:
     params = _plugin_params(group, name)
     try:
-        options = resolve_options(workspace.settings, group, name, explicit)
         cls = load_backend_class(group, name)
-        factory = getattr(cls, "from_workspace", None)
-        backend = _start(group, name, options,
-                         factory=(lambda **o: factory(workspace, **o)) if factory else None)
+        options = resolve_options(workspace.settings, group, name, explicit, cls)
+        from_workspace = getattr(cls, "from_workspace", None)
+        factory = (lambda **o: from_workspace(workspace, **o)) if from_workspace else cls
+        backend = instantiate(group, name, factory, options)
     except WorkbenchError as exc:
         if log is not None:
             log.record("plugin.failed", actor=workspace.actor, subject=name, run_id=run_id, outcome="failed",
