@@ -62,7 +62,10 @@ class DaskCompute(ExecutorCompute):
         with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
             self._cluster = LocalCluster(
                 n_workers=n, threads_per_worker=threads_per_worker, processes=True, host="127.0.0.1",
-                dashboard_address="127.0.0.1:0" if dashboard else None,
+                # The scheduler always serves a small HTTP endpoint (health, metrics): keep it on loopback
+                # and on a free port, with the dashboard itself only when asked for.
+                dashboard_address="127.0.0.1:0",
+                scheduler_kwargs={"dashboard": bool(dashboard)},
             )
         try:
             self._client = Client(self._cluster, timeout=connect_timeout, set_as_default=False)
