@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import os
 import threading
-import traceback
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import Callable, ClassVar, Sequence
+from typing import Any, Callable, ClassVar
 
-from workbench.backends.compute import Task, TaskResult
-from workbench.backends.executor import ExecutorCompute, call_task
+from workbench.backends.executor import ExecutorCompute
 from workbench.backends.options import Option, OptionSchema
 
 _THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")
@@ -62,6 +60,18 @@ def _limit_threads(threads: int) -> None:
         os.environ[var] = str(threads)
 
 
+class _InlineExecutor(Executor):
+    """Runs each task in the calling process as it is submitted (`workers=0`: debugging, tiny data)."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        fut: Future[Any] = Future()
+        try:
+            fut.set_result(fn(*args, **kwargs))
+        except Exception as exc:
+            fut.set_exception(exc)
+        return fut
+
+
 class LocalCompute(ExecutorCompute):
     """Process-pool back-end. `workers=0` runs tasks in the calling process (debugging, tiny data)."""
 
@@ -86,6 +96,8 @@ class LocalCompute(ExecutorCompute):
         return max(1, self.workers)
 
     def _executor(self) -> Executor:
+        if self.workers == 0:
+            return _InlineExecutor()
         with self._lock:
             if self._pool is None:
                 import multiprocessing
@@ -106,34 +118,6 @@ class LocalCompute(ExecutorCompute):
             pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
-
-    def run_tasks(
-        self,
-        tasks: Sequence[Task],
-        *,
-        on_result: Callable[[TaskResult], None] | None = None,
-        cancel: threading.Event | None = None,
-        max_retries: int = 2,
-    ) -> list[TaskResult]:
-        if self.workers == 0:
-            return self._run_inline(tasks, on_result, cancel)
-        return super().run_tasks(tasks, on_result=on_result, cancel=cancel, max_retries=max_retries)
-
-    def _run_inline(self, tasks: Sequence[Task], on_result: Callable[[TaskResult], None] | None,
-                    cancel: threading.Event | None) -> list[TaskResult]:
-        out = []
-        for task in tasks:
-            if cancel and cancel.is_set():
-                break
-            try:
-                value, duration = call_task(task)
-                res = TaskResult(task.key, value=value, duration_s=duration)
-            except Exception as exc:
-                res = TaskResult(task.key, error=f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}")
-            out.append(res)
-            if on_result:
-                on_result(res)
-        return out
 
     def __enter__(self) -> "LocalCompute":
         return self
