@@ -37,7 +37,7 @@ def cli(ctx: click.Context, workspace: Path | None, debug: bool) -> None:
 
 
 def _register() -> None:
-    from workbench.cli import batch, governance, lake, models, runs, workspace_commands
+    from workbench.cli import batch, governance, lake, models, plugins, runs, workspace_commands
 
     cli.add_command(workspace_commands.init)
     cli.add_command(lake.lake)
@@ -45,6 +45,7 @@ def _register() -> None:
     cli.add_command(runs.runs)
     cli.add_command(models.models)
     cli.add_command(governance.governance)
+    cli.add_command(plugins.plugins)
 
 
 _register()
