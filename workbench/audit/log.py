@@ -360,10 +360,19 @@ class AuditLog:
                 row[key] = redact_text(row[key], self._secrets)
         return row
 
-    def upsert_run(self, run_id: str, **fields: Any) -> None:
+    def upsert_run(self, run_id: str, *, event: Mapping[str, Any] | None = None, **fields: Any) -> None:
+        """Insert or update a run's summary row, and append `event` (`record`'s arguments) in the same transaction."""
         row = {"run_id": run_id, **self._run_row(fields)}
-        with self._immediate():
+        values = None if event is None else self._values_for(run_id, fields.get("state"), event)
+        with self._immediate() as conn:
             self.db["runs"].upsert(row, pk="run_id", alter=False)
+            if values is not None:
+                self._append(conn, [values])
+
+    def _values_for(self, run_id: str, state: str | None, event: Mapping[str, Any]) -> list[Any]:
+        e = dict(event)
+        return self._event_values(e["kind"], e["actor"], e.get("subject"), run_id, e.get("params"),
+                                  e.get("outcome", state or "ok"), e.get("data_version"), e.get("fingerprint"))
 
     def transition_run(
         self,
@@ -378,11 +387,7 @@ class AuditLog:
         arguments) in the same transaction. False (nothing written) if another process got there first."""
         from_states = tuple(from_states)
         row = self._run_row(fields)
-        values = None
-        if event is not None:
-            e = dict(event)
-            values = self._event_values(e.pop("kind"), e.pop("actor"), e.get("subject"), run_id, e.get("params"),
-                                        e.get("outcome", state), e.get("data_version"), e.get("fingerprint"))
+        values = None if event is None else self._values_for(run_id, state, event)
         with self._immediate() as conn:
             current = conn.execute("SELECT state FROM runs WHERE run_id = ?", [run_id]).fetchone()
             if current is None or current[0] not in from_states:
