@@ -95,8 +95,7 @@ def walk(
             return WalkResult(count, expected - 1, prev, ChainProblem(seq, "inserted", f"event {label(seq)} appears twice"))
         computed = event_hash(values) if seq >= v2_from else event_hash_v1(values)
         if computed != stored:
-            return WalkResult(count, seq - 1, prev, ChainProblem(
-                seq, "edited", f"event {label(seq)} ({values[8]}) was edited: its content no longer matches its hash"))
+            return WalkResult(count, seq - 1, prev, _mismatch(values, stored, seq, v2_from, label))
         linked = values[-1]
         if linked != prev:
             if prev2 is not None and linked == prev2:
@@ -118,3 +117,15 @@ def walk(
         expected = seq + 1
         count += 1
     return WalkResult(count, expected - 1, prev, None)
+
+
+def _mismatch(values: Sequence[Any], stored: str, seq: int, v2_from: int, label: Callable[[int], str]) -> ChainProblem:
+    """Why a row does not match its hash: renumbered (an insertion or deletion before it) or edited."""
+    if seq >= v2_from:
+        for shift, kind in ((-1, "inserted"), (1, "deleted")):
+            if event_hash([seq + shift, *values[1:]]) == stored:
+                what = (f"an event was inserted before {label(seq)}" if kind == "inserted"
+                        else f"an event before {label(seq)} was deleted")
+                return ChainProblem(seq - 1 if kind == "inserted" else seq, kind,
+                                    f"{what} (later events were renumbered to hide it)")
+    return ChainProblem(seq, "edited", f"event {label(seq)} ({values[8]}) was edited: its content no longer matches its hash")

@@ -47,7 +47,7 @@ def verify(state: CliState, checkpoint_file: Path | None, as_json: bool) -> None
         if check is not None:
             click.echo(("OK: " if check.ok else "BROKEN: ") + check.message)
     if not ok:
-        raise click.exceptions.Exit(int(ExitCode.RUN_FAILED))
+        raise SystemExit(int(ExitCode.RUN_FAILED))
 
 
 @audit.command()

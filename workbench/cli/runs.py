@@ -129,7 +129,7 @@ def _exit_for(run: dict[str, Any]) -> None:
         raise RunFailedError(f"Run {run['run_id']} failed: {run.get('error')}")
     elif run["state"] in ("cancelled", "interrupted"):
         click.echo(f"Run {run['run_id']} {run['state']}.", err=True)
-        raise click.exceptions.Exit(int(ExitCode.INTERRUPTED))
+        raise SystemExit(int(ExitCode.INTERRUPTED))
     else:
         click.echo(f"Run {run['run_id']} is still {run['state']}.", err=True)
 
@@ -181,4 +181,4 @@ def reproduce(state: CliState, run_id: str, tolerance: float, as_json: bool, qui
         if not report.changed_inputs:
             click.echo("  inputs: data fingerprint, spec, seed, library versions and git commit unchanged.")
     if not report.matches:
-        raise click.exceptions.Exit(int(ExitCode.RUN_FAILED))
+        raise SystemExit(int(ExitCode.RUN_FAILED))
