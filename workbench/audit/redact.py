@@ -14,6 +14,8 @@ from typing import Any, Iterable, Mapping
 
 _SECRET_WORDS = r"secret|password|passwd|pwd|token|credential|api[_-]?key|access[_-]?key|private[_-]?key|session|authorization"
 _SECRET_KEY = re.compile(rf"({_SECRET_WORDS})", re.I)
+# Environment names are matched more narrowly: PWD, OLDPWD and *_SESSION_* hold paths and ids, not secrets.
+_SECRET_ENV = re.compile(r"(secret|password|passwd|token|credential|api[_-]?key|access[_-]?key|private[_-]?key|auth)", re.I)
 REDACTED = "***"
 
 _TEXT_PATTERNS = (
@@ -31,7 +33,7 @@ _MIN_ENV_SECRET = 6  # shorter values would mask ordinary words
 def secret_env_values(environ: Mapping[str, str] | None = None) -> tuple[str, ...]:
     """Values of environment variables whose names look secret, longest first."""
     env = os.environ if environ is None else environ
-    values = {v for k, v in env.items() if _SECRET_KEY.search(k) and len(v.strip()) >= _MIN_ENV_SECRET}
+    values = {v for k, v in env.items() if _SECRET_ENV.search(k) and len(v.strip()) >= _MIN_ENV_SECRET}
     return tuple(sorted(values, key=len, reverse=True))
 
 

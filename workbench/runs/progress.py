@@ -19,6 +19,7 @@ from workbench.runs.cancel import CancelScope
 
 Progress = Callable[[str, dict[str, Any]], None]
 _CHAINED_STAGES = ("scored",)  # recorded every time, not only when the stage changes
+_UNCHAINED_STAGES = ("load",)  # checked before the run starts: progress only, no event
 
 
 @dataclass
@@ -96,7 +97,7 @@ class ProgressTracker:
         snap.elapsed_s = round(now - self._t0, 1)
         snap.remaining_s = self._remaining(info, now)
         snap.updated_at = time.time()
-        if changed or stage in _CHAINED_STAGES:
+        if (changed or stage in _CHAINED_STAGES) and stage not in _UNCHAINED_STAGES:
             self.log.record("run.stage", actor=self.actor, run_id=self.run_id, subject=stage,
                             params={k: v for k, v in info.items() if isinstance(v, (str, int, float, bool, type(None)))})
         if changed or now - self._last_write >= self.interval:
