@@ -90,3 +90,22 @@ def build_search(
     sql += f" ORDER BY {order} LIMIT ?"
     args.append(limit)
     return sql, args
+
+
+_FILTER_KEYS = {"actor": "actor", "kind": "kind", "run": "run_id", "since": "since", "until": "until"}
+
+
+def parse_filter_text(text: str) -> dict[str, Any]:
+    """`actor:alice kind:run since:2025-01-01 leaky feature` → search() keyword arguments (the TUI's filter box)."""
+    filters: dict[str, Any] = {}
+    words = []
+    for word in text.split():
+        key, sep, value = word.partition(":")
+        if sep and key.lower() in _FILTER_KEYS and value:
+            name = _FILTER_KEYS[key.lower()]
+            filters[name] = parse_time(value, end=name == "until") if name in ("since", "until") else value
+        else:
+            words.append(word)
+    if words:
+        filters["query"] = " ".join(words)
+    return filters

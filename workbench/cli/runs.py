@@ -17,20 +17,8 @@ def runs() -> None:
     """List, watch, cancel and reproduce runs recorded in the audit log."""
 
 
-def duration_s(run: dict[str, Any]) -> float | None:
-    """Seconds from start to finish (or to now while running)."""
-    from datetime import datetime, timezone
-
-    if not run.get("started_at"):
-        return None
-    start = datetime.fromisoformat(run["started_at"].replace("Z", "+00:00"))
-    end = (datetime.fromisoformat(run["finished_at"].replace("Z", "+00:00")) if run.get("finished_at")
-           else datetime.now(timezone.utc))
-    return round((end - start).total_seconds(), 1)
-
-
 def _decode(run: dict[str, Any]) -> dict[str, Any]:
-    from workbench.runs.progress import ProgressSnapshot
+    from workbench.runs.progress import ProgressSnapshot, duration_s
 
     run["leaderboard"] = json.loads(run["leaderboard"]) if run.get("leaderboard") else None
     run["spec"] = json.loads(run["spec"]) if run.get("spec") else None

@@ -142,3 +142,15 @@ class ProgressTracker:
         row = self.log.conn.execute("SELECT cancel_requested_at FROM runs WHERE run_id = ?", [self.run_id]).fetchone()
         if row and row[0]:
             self.scope.request()
+
+
+def duration_s(run: dict[str, Any]) -> float | None:
+    """Seconds from start to finish (or to now while running)."""
+    from datetime import datetime, timezone
+
+    if not run.get("started_at"):
+        return None
+    start = datetime.fromisoformat(run["started_at"].replace("Z", "+00:00"))
+    end = (datetime.fromisoformat(run["finished_at"].replace("Z", "+00:00")) if run.get("finished_at")
+           else datetime.now(timezone.utc))
+    return round((end - start).total_seconds(), 1)
