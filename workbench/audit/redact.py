@@ -27,6 +27,8 @@ _TEXT_PATTERNS = (
     (re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"), lambda m: REDACTED),
     (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.S), lambda m: REDACTED),
 )
+# One cheap search decides whether any text pattern can apply (most recorded strings have no secrets).
+_MAYBE_SECRET = re.compile(rf"{_SECRET_WORDS}|://|bearer|AKIA|ASIA|PRIVATE KEY", re.I)
 _MIN_ENV_SECRET = 6  # shorter values would mask ordinary words
 
 
@@ -41,6 +43,8 @@ def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
     for value in secrets:
         if value in text:
             text = text.replace(value, REDACTED)
+    if _MAYBE_SECRET.search(text) is None:
+        return text
     for pattern, repl in _TEXT_PATTERNS:
         text = pattern.sub(repl, text)
     return text

@@ -150,7 +150,10 @@ def duration_s(run: dict[str, Any]) -> float | None:
 
     if not run.get("started_at"):
         return None
-    start = datetime.fromisoformat(run["started_at"].replace("Z", "+00:00"))
-    end = (datetime.fromisoformat(run["finished_at"].replace("Z", "+00:00")) if run.get("finished_at")
-           else datetime.now(timezone.utc))
+    try:
+        start = datetime.fromisoformat(run["started_at"].replace("Z", "+00:00"))
+        end = (datetime.fromisoformat(run["finished_at"].replace("Z", "+00:00")) if run.get("finished_at")
+               else datetime.now(timezone.utc))
+    except ValueError:
+        return None
     return round((end - start).total_seconds(), 1)

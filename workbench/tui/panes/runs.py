@@ -143,7 +143,7 @@ class RunsPane(Widget):
         board = json.loads(run["leaderboard"]) if run.get("leaderboard") else []
         for i, entry in enumerate(board, 1):
             metrics = "  ".join(f"{k}={v:.4g}" for k, v in entry.items() if k != "model" and isinstance(v, (int, float)))
-            lines.append(f"{i}. {entry['model']:<10} {metrics}")
+            lines.append(f"{i}. {entry.get('model', '?'):<10} {metrics}")
         if run.get("artifact_path"):
             lines.append(f"model: {run['artifact_path']}  sha256 {str(run.get('artifact_sha256'))[:12]}")
         self.query_one("#run-detail", Static).update("\n".join(lines))
