@@ -8,7 +8,6 @@ append-only `archives` table, and its first remaining event still links to the a
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sqlite3
 import stat
@@ -19,6 +18,7 @@ from typing import Any
 from workbench.audit.chain import CHAIN_FIELDS, GENESIS, ChainProblem, walk
 from workbench.audit.log import AuditLog, VerifyResult, _dicts, _EVENT_COLUMNS, create_append_only_tables, utc_now
 from workbench.errors import BadInputError
+from workbench.runs.artifacts import sha256_file
 
 ARCHIVE_DIR = "audit-archive"
 _SELECT_CHAIN = f"SELECT {', '.join(CHAIN_FIELDS)}, hash FROM events"
@@ -43,14 +43,6 @@ class ArchiveResult:
 
 def anchors(log: AuditLog) -> list[dict[str, Any]]:
     return list(_dicts(log.conn.execute("SELECT * FROM archives ORDER BY seq_to")))
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _open_ro(path: Path) -> sqlite3.Connection:
@@ -83,7 +75,7 @@ def archive_events(log: AuditLog, *, actor: str, before: str | None = None, keep
     tmp = folder / f".{final.name}.tmp"
     tmp.unlink(missing_ok=True)
     _write_archive(log, tmp, first, seq_to)
-    digest = _sha256(tmp)
+    digest = sha256_file(tmp)
     os.chmod(tmp, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
     os.replace(tmp, final)
 
@@ -140,7 +132,7 @@ def verify_archives(log: AuditLog, found: list[dict[str, Any]]) -> VerifyResult:
             return fail("deleted", f"archives skip events #{expected}–#{anchor['seq_from'] - 1}")
         if not path.exists():
             return fail("deleted", f"archive {anchor['file']} (events #{anchor['seq_from']}–#{anchor['seq_to']}) is missing")
-        if _sha256(path) != anchor["sha256"]:
+        if sha256_file(path) != anchor["sha256"]:
             return fail("edited", f"archive {anchor['file']} was modified (its SHA-256 differs from the anchor)")
         conn = _open_ro(path)
         try:

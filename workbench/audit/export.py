@@ -13,19 +13,16 @@ import workbench
 from workbench.audit.checkpoint import current_checkpoint
 from workbench.audit.log import AuditLog, _dicts, utc_now
 from workbench.errors import BadInputError
+from workbench.runs.artifacts import sha256_file
 
 FORMATS = ("jsonl", "parquet", "csv")
 _BATCH = 50_000
 
 
 def _rows(log: AuditLog, since: str | None, until: str | None) -> Iterator[dict[str, Any]]:
-    where, args = [], []
-    if since:
-        where.append("ts >= ?")
-        args.append(since)
-    if until:
-        where.append("ts < ?")
-        args.append(until)
+    from workbench.audit.search import time_range
+
+    where, args = time_range(since, until)
     sql = "SELECT * FROM events" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY seq"
     yield from _dicts(log.conn.execute(sql, args))
 
@@ -33,8 +30,6 @@ def _rows(log: AuditLog, since: str | None, until: str | None) -> Iterator[dict[
 def export_bundle(log: AuditLog, out: Path, fmt: str, *, actor: str, since: str | None = None,
                   until: str | None = None) -> dict[str, Any]:
     """Write the bundle to folder `out` (which must not exist); returns the manifest."""
-    from workbench.runs.artifacts import sha256_file
-
     if fmt not in FORMATS:
         raise BadInputError(f"Unknown export format {fmt!r} (use {', '.join(FORMATS)}).")
     out = Path(out)

@@ -290,15 +290,19 @@ class AuditLog:
         try:
             rows = self.conn.execute(sql, args)
             return [self._event(r) for r in _dicts(rows)]
-        except sqlite3.OperationalError as exc:
-            if query is None or "fts5" not in str(exc):
+        except sqlite3.OperationalError:
+            if not query:
                 raise
         from workbench.audit.search import quote_phrases
+        from workbench.errors import BadInputError
 
         sql, args = build_search(quote_phrases(query), actor=actor, kind=kind, since=since, until=until,
                                  run_id=run_id, before_seq=before_seq, after_seq=after_seq, limit=limit, rank=rank,
                                  exact_kind=exact_kind)
-        return [self._event(r) for r in _dicts(self.conn.execute(sql, args))]
+        try:
+            return [self._event(r) for r in _dicts(self.conn.execute(sql, args))]
+        except sqlite3.OperationalError as exc:
+            raise BadInputError(f"Cannot search for {query!r}: {exc}.") from None
 
     def get_event(self, seq: int) -> Event | None:
         rows = list(_dicts(self.conn.execute("SELECT * FROM events WHERE seq = ?", [seq])))

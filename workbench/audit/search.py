@@ -35,6 +35,18 @@ def quote_phrases(query: str) -> str:
     return " ".join(f'"{w}"' for w in words if w) or '""'
 
 
+def time_range(since: str | None, until: str | None, column: str = "ts") -> tuple[list[str], list[Any]]:
+    """WHERE clauses (and their arguments) for `since <= column < until`."""
+    where, args = [], []
+    if since:
+        where.append(f"{column} >= ?")
+        args.append(since)
+    if until:
+        where.append(f"{column} < ?")
+        args.append(until)
+    return where, args
+
+
 def build_search(
     query: str | None,
     *,
@@ -61,12 +73,9 @@ def build_search(
         else:
             where.append("(e.kind = ? OR e.kind LIKE ?)")
             args.extend([kind, kind.rstrip(".*") + ".%"])
-    if since:
-        where.append("e.ts >= ?")
-        args.append(since)
-    if until:
-        where.append("e.ts < ?")
-        args.append(until)
+    clauses, values = time_range(since, until, "e.ts")
+    where += clauses
+    args += values
     if run_id:
         where.append("(e.run_id = ? OR e.run_id LIKE ?)")
         args.extend([run_id, run_id + "%"])
