@@ -108,9 +108,11 @@ def test_flights_sample_with_datetimes_and_high_cardinality(sample_workspace: Wo
     assert steps["datetime_parts"]["columns"] == ["time_hour"] and "time_hour__hour" in steps["datetime_parts"]["creates"]
     assert "tailnum" in steps["frequency_encoding"]["columns"] and "tailnum" in steps["rare_category_grouping"]["columns"]
     stages = [s for s, _ in events]
-    assert stages[0] == "validate" and {"search", "final_fit", "diagnostics"} <= set(stages)
-    trial_events = [i for s, i in events if s == "search" and "trial" in i]
-    assert trial_events and all("time_left_s" in i and "best_score" in i for i in trial_events)
+    assert stages[0] == "validate" and {"search", "scored", "final_fit", "diagnostics"} <= set(stages)
+    trial_events = [i for s, i in events if s == "scored"]
+    assert trial_events and all({"trial", "candidate", "remaining_s", "best_score", "roc_auc"} <= set(i)
+                                for i in trial_events if "best_score" in i)
+    assert [i["trial"] for i in trial_events] == list(range(1, len(trial_events) + 1))
     d = result.diagnostics
     assert d["confusion_matrix"]["labels"] == ["0", "1"] and len(d["roc_curve"]) == 1 and d["pr_curve"]
     assert d["calibration"][0]["predicted"]

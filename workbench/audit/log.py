@@ -1,13 +1,13 @@
 """Events and run summaries in `audit.sqlite` (sqlite-utils), hash-chained so edits are detectable.
 
 Concurrency: WAL mode, a busy timeout and short `BEGIN IMMEDIATE` writes, so several runs, an ingest and
-the TUI can share one log. Each event's hash covers its content and the previous event's hash; editing
-or deleting any row breaks `verify()` from that row on.
+the TUI can share one log. Each event's hash covers its content and the previous event's hash
+(`audit/chain.py`); triggers refuse UPDATE and DELETE of events, and `verify_chain()` finds the first
+event that was edited, deleted, inserted or reordered anyway. `events_fts` (FTS5) indexes event text.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
 import time
@@ -15,22 +15,28 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator, Mapping
 
 import sqlite_utils
 
 import workbench
+from workbench.audit.chain import CHAIN_FIELDS, GENESIS, ChainProblem, event_hash, walk
 from workbench.audit.context import git_state
-from workbench.audit.redact import redact
+from workbench.audit.redact import redact, redact_text, secret_env_values
 from workbench.identity import current_host
 
-SCHEMA_VERSION = 1
-GENESIS = "0" * 64
+SCHEMA_VERSION = 2
+TERMINAL_STATES = ("succeeded", "failed", "cancelled", "interrupted")
+ACTIVE_STATES = ("queued", "running")
 
-_EVENT_FIELDS = (
-    "id", "ts", "actor", "host", "workbench_version", "git_commit", "git_dirty", "kind", "subject",
-    "run_id", "data_version", "fingerprint", "params", "outcome",
-)
+_EVENT_COLUMNS = {
+    "seq": int, "id": str, "ts": str, "actor": str, "host": str, "workbench_version": str, "git_commit": str,
+    "git_dirty": int, "kind": str, "subject": str, "run_id": str, "data_version": int, "fingerprint": str,
+    "params": str, "outcome": str, "prev_hash": str, "hash": str,
+}
+_INSERT_EVENT = f"INSERT INTO events ({', '.join(CHAIN_FIELDS)}, hash) VALUES ({', '.join('?' * (len(CHAIN_FIELDS) + 1))})"
+_SELECT_CHAIN = f"SELECT {', '.join(CHAIN_FIELDS)}, hash FROM events"
+_FTS_COLUMNS = ("kind", "subject", "actor", "run_id", "outcome", "params")
 
 _RUN_COLUMNS = {
     "run_id": str, "name": str, "state": str, "actor": str, "spec_path": str, "spec": str,
@@ -39,6 +45,13 @@ _RUN_COLUMNS = {
     "best_score": float, "artifact_path": str, "artifact_sha256": str, "leaderboard": str,
     "error": str, "backend": str, "pid": int, "host": str,
 }
+# Added by schema 2: live progress (JSON), the worker's process start time (tells a reused pid from
+# ours), who asked for a cancel and when, the run this one reproduces, the worker's log file.
+_RUN_COLUMNS_V2 = {
+    "progress": str, "proc_start": str, "cancel_requested_at": str, "cancel_requested_by": str,
+    "reproduces": str, "worker_log": str,
+}
+_REDACTED_RUN_FIELDS = ("spec", "error", "spec_path", "data_source")
 
 
 def utc_now() -> str:
@@ -64,14 +77,36 @@ class Event:
     data_version: int | None = None
     fingerprint: str | None = None
     hash: str | None = None
+    git_dirty: int | None = None
+    workbench_version: str | None = None
+    prev_hash: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
 
 
-def _event_hash(prev_hash: str, row: dict[str, Any]) -> str:
-    body = json.dumps({k: row.get(k) for k in _EVENT_FIELDS}, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256((prev_hash + body).encode()).hexdigest()
+@dataclass(frozen=True)
+class VerifyResult:
+    """The outcome of re-walking the chain: archives first, then the live log."""
+
+    ok: bool
+    count: int  # events checked, archives included
+    head_seq: int
+    head_hash: str
+    problem: ChainProblem | None
+    archives: int = 0
+
+    @property
+    def summary(self) -> str:
+        if self.problem is not None:
+            return self.problem.message
+        extra = f" across {self.archives} archive file(s) and the live log" if self.archives else ""
+        return f"{self.count:,} events verified{extra}; head #{self.head_seq} {self.head_hash[:16]}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "count": self.count, "head_seq": self.head_seq, "head_hash": self.head_hash,
+                "archives": self.archives, "summary": self.summary,
+                "problem": None if self.problem is None else dict(self.problem.__dict__)}
 
 
 class AuditLog:
@@ -85,7 +120,9 @@ class AuditLog:
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
         self.db = sqlite_utils.Database(conn)
+        self._secrets = secret_env_values()
         self._migrate()
+        self._v2_from = int(self.meta("chain_v2_from") or 1)
 
     def close(self) -> None:
         self.db.conn.close()
@@ -96,44 +133,106 @@ class AuditLog:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @property
+    def conn(self) -> sqlite3.Connection:
+        return self.db.conn
+
     # -- schema -------------------------------------------------------------------------------
     def _migrate(self) -> None:
-        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        version = self.conn.execute("PRAGMA user_version").fetchone()[0]
         if version >= SCHEMA_VERSION:
             return
         with self._immediate():
-            version = self.db.execute("PRAGMA user_version").fetchone()[0]  # re-check under the lock
+            version = self.conn.execute("PRAGMA user_version").fetchone()[0]  # re-check under the lock
             if version < 1:
-                self.db["events"].create(
-                    {"seq": int, "id": str, "ts": str, "actor": str, "host": str, "workbench_version": str,
-                     "git_commit": str, "git_dirty": int, "kind": str, "subject": str, "run_id": str,
-                     "data_version": int, "fingerprint": str, "params": str, "outcome": str,
-                     "prev_hash": str, "hash": str},
-                    pk="seq", if_not_exists=True,
-                )
-                self.db["events"].create_index(["kind"], if_not_exists=True)
-                self.db["events"].create_index(["run_id"], if_not_exists=True)
-                self.db["events"].create_index(["ts"], if_not_exists=True)
+                self.db["events"].create(_EVENT_COLUMNS, pk="seq", if_not_exists=True)
+                for col in ("kind", "run_id", "ts"):
+                    self.db["events"].create_index([col], if_not_exists=True)
                 self.db["runs"].create(_RUN_COLUMNS, pk="run_id", if_not_exists=True)
                 self.db["runs"].create_index(["started_at"], if_not_exists=True)
                 self.db["runs"].create_index(["state"], if_not_exists=True)
-                self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            if version < 2:
+                self._migrate_v2()
+            self.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def _migrate_v2(self) -> None:
+        """Append-only triggers, the v2 chain encoding from the next event on, FTS5, run lifecycle columns."""
+        last = self.conn.execute("SELECT max(seq) FROM events").fetchone()[0] or 0
+        create_append_only_tables(self.conn)
+        self.conn.executemany("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)",
+                              [("log_id", uuid.uuid4().hex), ("chain_v2_from", str(last + 1)),
+                               ("created_at", utc_now())])
+        cols = ", ".join(_FTS_COLUMNS)
+        self.conn.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS events_fts USING fts5({cols}, content='events', "
+                          "content_rowid='seq', tokenize='unicode61 remove_diacritics 2')")
+        self.conn.execute(f"CREATE TRIGGER IF NOT EXISTS events_fts_insert AFTER INSERT ON events BEGIN "
+                          f"INSERT INTO events_fts(rowid, {cols}) VALUES (new.seq, {', '.join('new.' + c for c in _FTS_COLUMNS)}); END")
+        if last:
+            self.conn.execute("INSERT INTO events_fts(events_fts) VALUES ('rebuild')")
+        existing = set(self.db["runs"].columns_dict)
+        for name, typ in _RUN_COLUMNS_V2.items():
+            if name not in existing:
+                self.db["runs"].add_column(name, typ)
+        self.db["events"].create_index(["actor"], if_not_exists=True)
+
+    def meta(self, key: str) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+        return row[0] if row else None
+
+    @property
+    def log_id(self) -> str:
+        return self.meta("log_id") or ""
 
     class _Tx:
         def __init__(self, conn: sqlite3.Connection) -> None:
             self.conn = conn
 
         def __enter__(self) -> sqlite3.Connection:
+            if self.conn.in_transaction:  # left open by an interrupted write (a signal mid-statement)
+                self.conn.execute("ROLLBACK")
             self.conn.execute("BEGIN IMMEDIATE")
             return self.conn
 
         def __exit__(self, exc_type: object, *rest: object) -> None:
-            self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
 
     def _immediate(self) -> "AuditLog._Tx":
-        return AuditLog._Tx(self.db.conn)
+        return AuditLog._Tx(self.conn)
 
     # -- events -------------------------------------------------------------------------------
+    def _event_values(self, kind: str, actor: str, subject: str | None, run_id: str | None,
+                      params: Mapping[str, Any] | None, outcome: str | None, data_version: int | None,
+                      fingerprint: str | None) -> list[Any]:
+        """Values in CHAIN_FIELDS order without seq and prev_hash (filled in under the write lock)."""
+        commit, dirty = git_state(self.workspace_root)
+        return [
+            None, uuid.uuid4().hex, utc_now(), actor, current_host(), workbench.__version__, commit,
+            None if dirty is None else int(dirty), kind,
+            None if subject is None else redact_text(str(subject), self._secrets), run_id,
+            None if data_version is None else int(data_version), fingerprint,
+            json.dumps(redact(dict(params or {}), self._secrets), sort_keys=True, default=str, ensure_ascii=False),
+            outcome, None,
+        ]
+
+    def _head(self, conn: sqlite3.Connection) -> tuple[int, str]:
+        last = conn.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
+        if last:
+            return last[0], last[1]
+        anchor = conn.execute("SELECT seq_to, head_hash FROM archives ORDER BY seq_to DESC LIMIT 1").fetchone()
+        return (anchor[0], anchor[1]) if anchor else (0, GENESIS)
+
+    def _append(self, conn: sqlite3.Connection, values_list: Iterable[list[Any]]) -> str:
+        seq, prev = self._head(conn)
+        rows = []
+        for values in values_list:
+            seq += 1
+            values[0], values[-1] = seq, prev
+            prev = event_hash(values)
+            rows.append((*values, prev))
+        conn.executemany(_INSERT_EVENT, rows)
+        return prev
+
     def record(
         self,
         kind: str,
@@ -147,43 +246,71 @@ class AuditLog:
         fingerprint: str | None = None,
     ) -> str:
         """Append one event to the chain; returns its hash."""
-        commit, dirty = git_state(self.workspace_root)
-        row: dict[str, Any] = {
-            "id": uuid.uuid4().hex,
-            "ts": utc_now(),
-            "actor": actor,
-            "host": current_host(),
-            "workbench_version": workbench.__version__,
-            "git_commit": commit,
-            "git_dirty": None if dirty is None else int(dirty),
-            "kind": kind,
-            "subject": subject,
-            "run_id": run_id,
-            "data_version": data_version,
-            "fingerprint": fingerprint,
-            "params": json.dumps(redact(params or {}), sort_keys=True, default=str),
-            "outcome": outcome,
-        }
+        values = self._event_values(kind, actor, subject, run_id, params, outcome, data_version, fingerprint)
         with self._immediate() as conn:
-            last = conn.execute("SELECT hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
-            prev = last[0] if last else GENESIS
-            row["prev_hash"] = prev
-            row["hash"] = _event_hash(prev, row)
-            self.db["events"].insert(row)
-        return row["hash"]
+            return self._append(conn, [values])
+
+    def record_many(self, events: Iterable[Mapping[str, Any]]) -> str:
+        """Append several events in one transaction (each mapping holds `record`'s arguments)."""
+        values = [self._event_values(e["kind"], e["actor"], e.get("subject"), e.get("run_id"), e.get("params"),
+                                     e.get("outcome", "ok"), e.get("data_version"), e.get("fingerprint"))
+                  for e in events]
+        with self._immediate() as conn:
+            return self._append(conn, values)
 
     def events(self, kind: str | None = None, run_id: str | None = None, limit: int = 200) -> list[Event]:
-        where, args = [], []
-        if kind:
-            where.append("kind = ?")
-            args.append(kind)
-        if run_id:
-            where.append("run_id = ?")
-            args.append(run_id)
-        sql = "SELECT * FROM events" + (" WHERE " + " AND ".join(where) if where else "")
-        sql += " ORDER BY seq DESC LIMIT ?"
-        args.append(limit)
-        return [self._event(r) for r in self.db.query(sql, args)]
+        return self.search(kind=kind, run_id=run_id, limit=limit, exact_kind=True)
+
+    def search(
+        self,
+        query: str | None = None,
+        *,
+        actor: str | None = None,
+        kind: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        run_id: str | None = None,
+        before_seq: int | None = None,
+        after_seq: int | None = None,
+        limit: int = 50,
+        rank: bool = False,
+        exact_kind: bool = False,
+    ) -> list[Event]:
+        """Events matching every filter, newest first (keyset paging on `before_seq`/`after_seq`).
+
+        `query` is an FTS5 query over kind, subject, actor, run, outcome and parameters; text that is
+        not valid FTS5 syntax is searched as quoted phrases. `kind` also matches its sub-kinds (`run`
+        finds `run.started`). `rank` orders by bm25 relevance instead of recency.
+        """
+        from workbench.audit.search import build_search
+
+        sql, args = build_search(query, actor=actor, kind=kind, since=since, until=until, run_id=run_id,
+                                 before_seq=before_seq, after_seq=after_seq, limit=limit, rank=rank,
+                                 exact_kind=exact_kind)
+        try:
+            rows = self.conn.execute(sql, args)
+            return [self._event(r) for r in _dicts(rows)]
+        except sqlite3.OperationalError:
+            if not query:
+                raise
+        from workbench.audit.search import quote_phrases
+        from workbench.errors import BadInputError
+
+        sql, args = build_search(quote_phrases(query), actor=actor, kind=kind, since=since, until=until,
+                                 run_id=run_id, before_seq=before_seq, after_seq=after_seq, limit=limit, rank=rank,
+                                 exact_kind=exact_kind)
+        try:
+            return [self._event(r) for r in _dicts(self.conn.execute(sql, args))]
+        except sqlite3.OperationalError as exc:
+            raise BadInputError(f"Cannot search for {query!r}: {exc}.") from None
+
+    def get_event(self, seq: int) -> Event | None:
+        rows = list(_dicts(self.conn.execute("SELECT * FROM events WHERE seq = ?", [seq])))
+        return self._event(rows[0]) if rows else None
+
+    def head(self) -> tuple[int, str]:
+        """(seq, hash) of the newest event, (0, GENESIS) for an empty log."""
+        return self._head(self.conn)
 
     @staticmethod
     def _event(r: dict[str, Any]) -> Event:
@@ -191,29 +318,98 @@ class AuditLog:
             seq=r["seq"], ts=r["ts"], actor=r["actor"], kind=r["kind"], subject=r["subject"],
             run_id=r["run_id"], outcome=r["outcome"], params=json.loads(r["params"] or "{}"),
             host=r["host"], git_commit=r["git_commit"], data_version=r["data_version"],
-            fingerprint=r["fingerprint"], hash=r["hash"],
+            fingerprint=r["fingerprint"], hash=r["hash"], git_dirty=r["git_dirty"],
+            workbench_version=r["workbench_version"], prev_hash=r["prev_hash"],
         )
 
+    # -- verification -------------------------------------------------------------------------
     def verify(self) -> tuple[bool, str]:
         """Walk the chain; (True, summary) if intact, else (False, where it first breaks)."""
-        prev = GENESIS
-        count = 0
-        expected_seq = None
-        for r in self.db.query("SELECT * FROM events ORDER BY seq"):
-            if expected_seq is not None and r["seq"] != expected_seq:
-                return False, f"event #{expected_seq} is missing (deleted?)"
-            if r["prev_hash"] != prev or _event_hash(prev, r) != r["hash"]:
-                return False, f"event #{r['seq']} ({r['kind']}) does not match its hash (edited?)"
-            prev = r["hash"]
-            expected_seq = r["seq"] + 1
-            count += 1
-        return True, f"{count} events verified"
+        result = self.verify_chain()
+        return result.ok, result.summary
+
+    def verify_chain(self, include_archives: bool = True) -> VerifyResult:
+        """Re-walk archives (if any) and the live log; the first problem found is reported."""
+        from workbench.audit.archive import anchors, verify_archives
+
+        start_seq, start_prev, count, n_archives = 1, GENESIS, 0, 0
+        found = anchors(self)
+        if found:
+            if include_archives:
+                archived = verify_archives(self, found)
+                if archived.problem is not None:
+                    return archived
+                count = archived.count
+            n_archives = len(found)
+            start_seq, start_prev = found[-1]["seq_to"] + 1, found[-1]["head_hash"]
+        result = walk(
+            self.conn.execute(_SELECT_CHAIN + " WHERE seq >= ? ORDER BY seq", [start_seq]),
+            start_seq=start_seq, start_prev=start_prev, v2_from=self._v2_from, find_hash=self._find_hash,
+        )
+        return VerifyResult(result.problem is None, count + result.count, result.head_seq, result.head_hash,
+                            result.problem, n_archives)
+
+    def _find_hash(self, h: str) -> int | None:
+        row = self.conn.execute("SELECT seq FROM events WHERE hash = ?", [h]).fetchone()
+        return row[0] if row else None
+
+    def iter_events(self) -> Iterator[dict[str, Any]]:
+        yield from _dicts(self.conn.execute("SELECT * FROM events ORDER BY seq"))
 
     # -- runs ---------------------------------------------------------------------------------
-    def upsert_run(self, run_id: str, **fields: Any) -> None:
-        row = {"run_id": run_id, **{k: v for k, v in fields.items() if k in _RUN_COLUMNS}}
-        with self._immediate():
+    def _run_row(self, fields: Mapping[str, Any]) -> dict[str, Any]:
+        row = {k: v for k, v in fields.items() if k in _RUN_COLUMNS or k in _RUN_COLUMNS_V2}
+        for key in _REDACTED_RUN_FIELDS:
+            if isinstance(row.get(key), str):
+                row[key] = redact_text(row[key], self._secrets)
+        return row
+
+    def upsert_run(self, run_id: str, *, event: Mapping[str, Any] | None = None, **fields: Any) -> None:
+        """Insert or update a run's summary row, and append `event` (`record`'s arguments) in the same transaction."""
+        row = {"run_id": run_id, **self._run_row(fields)}
+        values = None if event is None else self._values_for(run_id, fields.get("state"), event)
+        with self._immediate() as conn:
             self.db["runs"].upsert(row, pk="run_id", alter=False)
+            if values is not None:
+                self._append(conn, [values])
+
+    def _values_for(self, run_id: str, state: str | None, event: Mapping[str, Any]) -> list[Any]:
+        e = dict(event)
+        return self._event_values(e["kind"], e["actor"], e.get("subject"), run_id, e.get("params"),
+                                  e.get("outcome", state or "ok"), e.get("data_version"), e.get("fingerprint"))
+
+    def transition_run(
+        self,
+        run_id: str,
+        state: str,
+        *,
+        from_states: Iterable[str],
+        event: Mapping[str, Any] | None = None,
+        **fields: Any,
+    ) -> bool:
+        """Move a run to `state` only if it is in one of `from_states`, recording `event` (`record`'s
+        arguments) in the same transaction. False (nothing written) if another process got there first."""
+        from_states = tuple(from_states)
+        row = self._run_row(fields)
+        values = None if event is None else self._values_for(run_id, state, event)
+        with self._immediate() as conn:
+            current = conn.execute("SELECT state FROM runs WHERE run_id = ?", [run_id]).fetchone()
+            if current is None or current[0] not in from_states:
+                return False
+            sets = ", ".join(f"{k} = ?" for k in ("state", *row))
+            conn.execute(f"UPDATE runs SET {sets} WHERE run_id = ?", [state, *row.values(), run_id])
+            if values is not None:
+                self._append(conn, [values])
+        return True
+
+    def set_run_fields(self, run_id: str, **fields: Any) -> None:
+        """Update summary fields (progress, pid…) of an existing run; never its state."""
+        row = self._run_row(fields)
+        row.pop("state", None)
+        if not row:
+            return
+        with self._immediate() as conn:
+            conn.execute(f"UPDATE runs SET {', '.join(f'{k} = ?' for k in row)} WHERE run_id = ?", [*row.values(), run_id])
 
     def get_run(self, run_id: str) -> dict[str, Any] | None:
         rows = list(self.db.query("SELECT * FROM runs WHERE run_id = ? OR run_id LIKE ? ORDER BY run_id", [run_id, run_id + "%"]))
@@ -222,12 +418,32 @@ class AuditLog:
             return exact[0]
         return rows[0] if len(rows) == 1 else None
 
-    def list_runs(self, limit: int = 100, before: str | None = None) -> list[dict[str, Any]]:
-        """Newest first, keyset-paginated on (queued_at, run_id)."""
+    def list_runs(self, limit: int = 100, before: str | None = None, states: Iterable[str] | None = None) -> list[dict[str, Any]]:
+        """Newest first, keyset-paginated on run_id (which starts with the UTC time it was created)."""
+        where, args = [], []
         if before:
-            sql = "SELECT * FROM runs WHERE run_id < ? ORDER BY run_id DESC LIMIT ?"
-            return list(self.db.query(sql, [before, limit]))
-        return list(self.db.query("SELECT * FROM runs ORDER BY run_id DESC LIMIT ?", [limit]))
+            where.append("run_id < ?")
+            args.append(before)
+        if states is not None:
+            states = tuple(states)
+            where.append(f"state IN ({', '.join('?' * len(states))})")
+            args.extend(states)
+        sql = "SELECT * FROM runs" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY run_id DESC LIMIT ?"
+        return list(self.db.query(sql, [*args, limit]))
 
-    def iter_events(self) -> Iterator[dict[str, Any]]:
-        yield from self.db.query("SELECT * FROM events ORDER BY seq")
+
+def create_append_only_tables(conn: sqlite3.Connection) -> None:
+    """`meta` and `archives` tables and the triggers that refuse UPDATE/DELETE on events, meta and archives."""
+    conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+    conn.execute("CREATE TABLE IF NOT EXISTS archives (seq_from INTEGER, seq_to INTEGER PRIMARY KEY, "
+                 "head_hash TEXT, file TEXT, sha256 TEXT, created_at TEXT)")
+    for table in ("events", "meta", "archives"):
+        for op in ("UPDATE", "DELETE"):
+            conn.execute(f"CREATE TRIGGER IF NOT EXISTS {table}_no_{op.lower()} BEFORE {op} ON {table} "
+                         f"BEGIN SELECT RAISE(ABORT, 'the audit log is append-only: {op} of {table} is refused'); END")
+
+
+def _dicts(cursor: sqlite3.Cursor) -> Iterator[dict[str, Any]]:
+    names = [d[0] for d in cursor.description]
+    for row in cursor:
+        yield dict(zip(names, row))

@@ -2,7 +2,12 @@
 
 Shaped after `concurrent.futures` so the standard library, Dask (`Client.get_executor()`) and Ray fit
 behind it. The AutoML engine only ever talks to this Protocol; the built-in `local` back-end and plugins
-(entry-point group `workbench.compute`) implement it.
+(entry-point group `workbench.compute`) implement it — most of them by subclassing
+`workbench.backends.executor.ExecutorCompute`, which implements `run_tasks` over any Executor.
+
+Optional members Workbench uses when present: `OPTIONS` (an `OptionSchema`: CLI flags, TUI fields and
+`[backends.<name>]` keys), `describe()` (what to show or record; never a secret) and the context-manager
+methods. See docs/plugins.md; `workbench.testing.check_compute_backend` checks an implementation.
 """
 
 from __future__ import annotations

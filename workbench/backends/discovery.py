@@ -1,19 +1,33 @@
 """Find back-ends through entry points (`workbench.compute`, `workbench.storage`).
 
-Listing never imports a plugin; one is imported only when asked for, and a plugin that fails to import
-or start becomes a `BackendUnavailableError` with its reason — never a crash.
+Listing never imports a plugin: it reads the entry points and checks, from package metadata and the
+file system only, that the plugin's module and declared requirements are there. A plugin is imported
+only when used (or when a check is asked for), and one that fails to import, declares its options
+wrongly or fails to start becomes a `BackendUnavailableError` with its reason — never a crash.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from importlib.metadata import EntryPoint, entry_points
+import importlib.machinery
+import re
+import sys
+from dataclasses import asdict, dataclass
+from importlib.metadata import EntryPoint, PackageNotFoundError, distribution, entry_points
 from typing import Any
 
+from workbench.backends.options import OptionDeclarationError, OptionSchema, schema_of
 from workbench.errors import BackendUnavailableError
 
 COMPUTE_GROUP = "workbench.compute"
 STORAGE_GROUP = "workbench.storage"
+GROUPS = {"compute": COMPUTE_GROUP, "storage": STORAGE_GROUP}
+
+# What each kind must provide; checked on load so a half-written plugin is reported, not half-run.
+_REQUIRED = {
+    COMPUTE_GROUP: (("name", "SUPPORTS_CANCEL", "SUPPORTS_RETRY"), ("worker_count", "run_tasks", "close")),
+    STORAGE_GROUP: (("name", "SUPPORTS_DUCKDB"),
+                    ("read", "write", "exists", "list", "delete", "url", "configure_duckdb", "close")),
+}
 
 
 @dataclass(frozen=True)
@@ -23,46 +37,156 @@ class PluginInfo:
     value: str  # "module:attr", from the entry point, without importing it
     package: str | None
     version: str | None
+    status: str = "available"  # "available" (not imported yet) | "ok" (imported and checked) | "broken"
+    error: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 def _kind(group: str) -> str:
     return group.rsplit(".", 1)[-1]
 
 
-def list_plugins(group: str | None = None) -> list[PluginInfo]:
+def _module_findable(module: str) -> bool:
+    """Whether `module` exists on sys.path, found without executing any of its packages' code."""
+    path: list[str] | None = None
+    spec = None
+    for part in module.split("."):
+        spec = importlib.machinery.PathFinder.find_spec(part if path is None else f"{spec.name}.{part}", path)  # type: ignore[union-attr]
+        if spec is None:
+            return module in sys.modules
+        path = list(spec.submodule_search_locations or [])
+    return True
+
+
+_REQ_NAME = re.compile(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
+
+
+def _missing_requirement(ep: EntryPoint) -> str | None:
+    dist = ep.dist
+    for req in (dist.requires or []) if dist else []:
+        if ";" in req and "extra" in req.split(";", 1)[1]:
+            continue  # optional extras ([test], ...) are not needed to run
+        m = _REQ_NAME.match(req)
+        if not m:
+            continue
+        try:
+            distribution(m.group(1))
+        except PackageNotFoundError:
+            return m.group(1)
+    return None
+
+
+def _static_problem(ep: EntryPoint) -> str | None:
+    """Why this entry point cannot work, judged without importing it (None if it looks fine)."""
+    module, _, attr = ep.value.partition(":")
+    if not module or not attr:
+        return f"entry point {ep.value!r} is not of the form 'module:attribute'"
+    if not _module_findable(module.strip()):
+        return f"module {module.strip()!r} is not installed"
+    missing = _missing_requirement(ep)
+    if missing:
+        return f"it requires {missing!r}, which is not installed"
+    return None
+
+
+def _entry_points(group: str) -> list[EntryPoint]:
+    # A package installed twice (e.g. editable and site) shows up twice: keep the first of each name+dist.
+    seen: set[tuple[str, str | None]] = set()
+    out = []
+    for ep in entry_points(group=group):
+        key = (ep.name, ep.dist.name if ep.dist else None)
+        if key not in seen:
+            seen.add(key)
+            out.append(ep)
+    return out
+
+
+def list_plugins(group: str | None = None, *, check: bool = False) -> list[PluginInfo]:
+    """Every installed back-end, sorted by kind and name. `check=True` also imports each one and checks
+    its declaration (what `workbench plugins list --check` and the TUI's Plugins view do)."""
     groups = [group] if group else [COMPUTE_GROUP, STORAGE_GROUP]
     out = []
     for g in groups:
-        for ep in entry_points(group=g):
+        owners: dict[str, str | None] = {}
+        for ep in _entry_points(g):
             dist = ep.dist
-            out.append(PluginInfo(ep.name, _kind(g), ep.value, dist.name if dist else None, dist.version if dist else None))
-    return sorted(out, key=lambda p: (p.kind, p.name))
+            package = dist.name if dist else None
+            info = PluginInfo(ep.name, _kind(g), ep.value, package, dist.version if dist else None)
+            problem = _static_problem(ep)
+            if ep.name in owners:
+                problem = f"the name {ep.name!r} is already taken by the package {owners[ep.name]!r}"
+            else:
+                owners[ep.name] = package
+            if problem:
+                info = PluginInfo(**{**info.as_dict(), "status": "broken", "error": problem})
+            elif check:
+                try:
+                    _load(g, ep)
+                    info = PluginInfo(**{**info.as_dict(), "status": "ok"})
+                except BackendUnavailableError as exc:
+                    info = PluginInfo(**{**info.as_dict(), "status": "broken", "error": exc.message})
+            out.append(info)
+    return sorted(out, key=lambda p: (p.kind, p.name, p.status == "broken"))
 
 
 def _entry_point(group: str, name: str) -> EntryPoint:
-    matches = [ep for ep in entry_points(group=group) if ep.name == name]
+    matches = [ep for ep in _entry_points(group) if ep.name == name]
     if not matches:
-        known = ", ".join(sorted(ep.name for ep in entry_points(group=group))) or "none"
+        known = ", ".join(sorted({ep.name for ep in _entry_points(group)})) or "none"
         raise BackendUnavailableError(f"No {_kind(group)} back-end named {name!r} is installed (installed: {known}).")
+    if len(matches) > 1:
+        packages = ", ".join(sorted(str(ep.dist.name if ep.dist else "?") for ep in matches))
+        raise BackendUnavailableError(
+            f"The {_kind(group)} back-end name {name!r} is registered by several packages ({packages}); uninstall one."
+        )
     return matches[0]
 
 
-def load_backend_class(group: str, name: str) -> Any:
-    ep = _entry_point(group, name)
+def _load(group: str, ep: EntryPoint) -> Any:
+    label = f"The {_kind(group)} back-end {ep.name!r} ({ep.value})"
     try:
-        return ep.load()
+        cls = ep.load()
     except Exception as exc:
-        raise BackendUnavailableError(
-            f"The {_kind(group)} back-end {name!r} ({ep.value}) failed to import: {type(exc).__name__}: {exc}"
-        ) from exc
+        raise BackendUnavailableError(f"{label} failed to import: {type(exc).__name__}: {exc}") from exc
+    try:
+        schema_of(cls)
+    except OptionDeclarationError as exc:
+        raise BackendUnavailableError(f"{label} is broken: {exc.message}") from exc
+    attrs, methods = _REQUIRED[group]
+    missing = [a for a in attrs if not hasattr(cls, a)] + [m for m in methods if not callable(getattr(cls, m, None))]
+    if missing:
+        raise BackendUnavailableError(f"{label} is broken: it does not define {', '.join(missing)}.")
+    return cls
+
+
+def load_backend_class(group: str, name: str) -> Any:
+    """Import the back-end `name` of `group` and check its declaration; nothing else is imported."""
+    return _load(group, _entry_point(group, name))
+
+
+def backend_options(group: str, name: str) -> OptionSchema:
+    return schema_of(load_backend_class(group, name))
+
+
+def instantiate(group: str, name: str, factory: Any, options: dict[str, Any]) -> Any:
+    """Call a back-end's class (or factory) with `options`; any failure is a clear start failure."""
+    from workbench.errors import WorkbenchError
+
+    try:
+        return factory(**options)
+    except WorkbenchError:
+        raise
+    except Exception as exc:
+        raise BackendUnavailableError(f"The {_kind(group)} back-end {name!r} failed to start: {type(exc).__name__}: {exc}") from exc
 
 
 def get_compute_backend(name: str = "local", **options: Any) -> Any:
     """Instantiate the compute back-end `name` with `options` (from the spec or workbench.toml)."""
-    cls = load_backend_class(COMPUTE_GROUP, name)
-    try:
-        return cls(**options)
-    except BackendUnavailableError:
-        raise
-    except Exception as exc:
-        raise BackendUnavailableError(f"The compute back-end {name!r} failed to start: {type(exc).__name__}: {exc}") from exc
+    return instantiate(COMPUTE_GROUP, name, load_backend_class(COMPUTE_GROUP, name), options)
+
+
+def get_storage_backend(name: str = "local", **options: Any) -> Any:
+    """Instantiate the storage back-end `name` with `options`."""
+    return instantiate(STORAGE_GROUP, name, load_backend_class(STORAGE_GROUP, name), options)

@@ -1,148 +1,123 @@
 """The built-in `local` compute back-end: a process pool sized to this machine.
 
 A worker that dies (OOM kill, segfault in a native library) breaks a `ProcessPoolExecutor`; the pool is
-then rebuilt and the tasks that were in flight are retried, up to `max_retries` times each.
+then rebuilt and the tasks that were in flight are retried, up to `max_retries` times each. Each worker
+caps the native thread pools (OpenMP, BLAS) of the libraries it imports to its share of the cores, so
+`workers` processes × inner threads never oversubscribe the machine.
 """
 
 from __future__ import annotations
 
 import os
 import threading
-import time
-import traceback
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any, Callable, ClassVar, Sequence
+from typing import Any, Callable, ClassVar
 
-from workbench.backends.compute import Task, TaskResult
+from workbench.backends.executor import ExecutorCompute
+from workbench.backends.options import Option, OptionSchema
 
-
-def _call(task: Task) -> tuple[Any, float]:
-    start = time.perf_counter()
-    value = task.fn(*task.args, **dict(task.kwargs))
-    return value, time.perf_counter() - start
+_THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")
 
 
 def default_workers() -> int:
     return max(1, min(os.cpu_count() or 1, 8))
 
 
-class LocalCompute:
+def inner_threads(workers: int) -> int:
+    """Native threads each worker may use: its share of the cores, at least one."""
+    return max(1, (os.cpu_count() or 1) // max(1, workers))
+
+
+def _start_resource_tracker() -> None:
+    """Start multiprocessing's resource tracker with a stderr it can pass on.
+
+    It hands `sys.stderr.fileno()` to its child; inside the TUI (or anything else that swaps
+    sys.stderr for an object without a file descriptor) that is -1 and every pool fails with
+    "bad value(s) in fds_to_keep". Starting it once against /dev/null avoids that for good."""
+    import sys
+    from multiprocessing import resource_tracker
+
+    try:
+        usable = sys.stderr is not None and sys.stderr.fileno() >= 0
+    except (AttributeError, OSError, ValueError):
+        usable = False
+    if usable:
+        resource_tracker.ensure_running()
+        return
+    saved = sys.stderr
+    with open(os.devnull, "w") as devnull:
+        sys.stderr = devnull
+        try:
+            resource_tracker.ensure_running()
+        finally:
+            sys.stderr = saved
+
+
+def _limit_threads(threads: int) -> None:
+    # Runs in each fresh worker before any task imports numpy/sklearn/lightgbm, so the limit takes.
+    for var in _THREAD_ENV:
+        os.environ[var] = str(threads)
+
+
+class _InlineExecutor(Executor):
+    """Runs each task in the calling process as it is submitted (`workers=0`: debugging, tiny data)."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        fut: Future[Any] = Future()
+        try:
+            fut.set_result(fn(*args, **kwargs))
+        except Exception as exc:
+            fut.set_exception(exc)
+        return fut
+
+
+class LocalCompute(ExecutorCompute):
     """Process-pool back-end. `workers=0` runs tasks in the calling process (debugging, tiny data)."""
 
     name: ClassVar[str] = "local"
     SUPPORTS_CANCEL: ClassVar[bool] = True
     SUPPORTS_RETRY: ClassVar[bool] = True
+    LOSES_ALL_IN_FLIGHT: ClassVar[bool] = True
+    OPTIONS: ClassVar[OptionSchema] = OptionSchema(
+        Option("workers", int, help="Worker processes (default: one per core, at most 8; 0 runs in-process).",
+               env="WORKBENCH_LOCAL_WORKERS"),
+    )
 
     def __init__(self, workers: int | None = None) -> None:
         self.workers = default_workers() if workers is None else max(0, int(workers))
         self._pool: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
+        if self.workers == 0:
+            # In-process tasks share the caller's fate: a task that kills its process kills the caller.
+            self.SUPPORTS_RETRY = False  # type: ignore[misc]
 
     def worker_count(self) -> int:
         return max(1, self.workers)
 
-    def _get_pool(self) -> ProcessPoolExecutor:
-        if self._pool is None:
-            import multiprocessing
-
-            # forkserver/spawn, not fork: the caller may hold DuckDB/SQLite handles and threads.
-            ctx = multiprocessing.get_context("forkserver" if os.name == "posix" else "spawn")
-            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
-        return self._pool
-
-    def _reset_pool(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
-
-    def run_tasks(
-        self,
-        tasks: Sequence[Task],
-        *,
-        on_result: Callable[[TaskResult], None] | None = None,
-        cancel: threading.Event | None = None,
-        max_retries: int = 2,
-    ) -> list[TaskResult]:
+    def _executor(self) -> Executor:
         if self.workers == 0:
-            return self._run_inline(tasks, on_result, cancel)
-        results: dict[str, TaskResult] = {}
-        attempts: dict[str, int] = {t.key: 0 for t in tasks}
-        pending = list(tasks)
-        while pending and not (cancel and cancel.is_set()):
-            pool = self._get_pool()
-            in_flight: dict[Future[tuple[Any, float]], Task] = {}
-            broken = False
-            queue = list(pending)
-            pending = []
-            while (queue or in_flight) and not broken:
-                while queue and len(in_flight) < self.workers * 2 and not (cancel and cancel.is_set()):
-                    task = queue.pop(0)
-                    attempts[task.key] += 1
-                    try:
-                        in_flight[pool.submit(_call, task)] = task
-                    except BrokenProcessPool:
-                        attempts[task.key] -= 1
-                        queue.insert(0, task)
-                        broken = True
-                        break
-                if cancel and cancel.is_set():
-                    for fut in in_flight:
-                        fut.cancel()
-                    queue.clear()
-                if not in_flight:
-                    break
-                done, _ = wait(list(in_flight), timeout=0.2, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    task = in_flight.pop(fut)
-                    if fut.cancelled():
-                        continue
-                    try:
-                        value, duration = fut.result()
-                        res = TaskResult(task.key, value=value, attempts=attempts[task.key], duration_s=duration)
-                    except BrokenProcessPool:
-                        broken = True
-                        pending.append(task)
-                        continue
-                    except Exception as exc:  # the task raised: a result, not a back-end failure
-                        res = TaskResult(task.key, error=f"{type(exc).__name__}: {exc}", attempts=attempts[task.key])
-                    results[task.key] = res
-                    if on_result:
-                        on_result(res)
-            if broken:
-                # Everything still in flight went down with the pool: retry it on a fresh one.
-                pending.extend(in_flight.values())
-                pending.extend(queue)
-                self._reset_pool()
-                for task in list(pending):
-                    if attempts[task.key] > max_retries:
-                        pending.remove(task)
-                        res = TaskResult(task.key, error="worker died (retries exhausted)", attempts=attempts[task.key])
-                        results[task.key] = res
-                        if on_result:
-                            on_result(res)
-        return [results[t.key] for t in tasks if t.key in results]
+            return _InlineExecutor()
+        with self._lock:
+            if self._pool is None:
+                import multiprocessing
 
-    def _run_inline(self, tasks: Sequence[Task], on_result: Callable[[TaskResult], None] | None,
-                    cancel: threading.Event | None) -> list[TaskResult]:
-        out = []
-        for task in tasks:
-            if cancel and cancel.is_set():
-                break
-            try:
-                value, duration = _call(task)
-                res = TaskResult(task.key, value=value, duration_s=duration)
-            except Exception as exc:
-                res = TaskResult(task.key, error=f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}")
-            out.append(res)
-            if on_result:
-                on_result(res)
-        return out
+                # forkserver/spawn, not fork: the caller may hold DuckDB/SQLite handles and threads.
+                ctx = multiprocessing.get_context("forkserver" if os.name == "posix" else "spawn")
+                if os.name == "posix":
+                    _start_resource_tracker()
+                self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx,
+                                                 initializer=_limit_threads, initargs=(inner_threads(self.workers),))
+            return self._pool
 
-    def close(self) -> None:
-        self._reset_pool()
+    def _is_worker_lost(self, exc: BaseException) -> bool:
+        return isinstance(exc, BrokenProcessPool)
+
+    def _discard_executor(self) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
 
     def __enter__(self) -> "LocalCompute":
         return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

@@ -16,6 +16,7 @@ import click
 from workbench import __version__
 from workbench.cli.context import CliState
 from workbench.errors import ExitCode, WorkbenchError
+from workbench.runs.cancel import RunCancelled
 
 
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
@@ -37,12 +38,16 @@ def cli(ctx: click.Context, workspace: Path | None, debug: bool) -> None:
 
 
 def _register() -> None:
-    from workbench.cli import batch, lake, runs, workspace_commands
+    from workbench.cli import audit, batch, governance, lake, models, plugins, runs, workspace_commands
 
     cli.add_command(workspace_commands.init)
     cli.add_command(lake.lake)
     cli.add_command(batch.batch)
     cli.add_command(runs.runs)
+    cli.add_command(models.models)
+    cli.add_command(governance.governance)
+    cli.add_command(plugins.plugins)
+    cli.add_command(audit.audit)
 
 
 _register()
@@ -63,8 +68,8 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(int(ExitCode.BAD_INPUT) if exc.exit_code == 2 else exc.exit_code)
-    except (KeyboardInterrupt, click.exceptions.Abort):
-        click.echo("Interrupted.", err=True)
+    except (KeyboardInterrupt, click.exceptions.Abort, RunCancelled):
+        click.echo("Cancelled." if isinstance(sys.exc_info()[1], RunCancelled) else "Interrupted.", err=True)
         sys.exit(int(ExitCode.INTERRUPTED))
     except Exception as exc:  # a bug, not bad input: still one sentence unless --debug
         if debug:

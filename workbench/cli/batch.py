@@ -1,4 +1,4 @@
-"""`workbench batch SPEC`: run a pipeline headless (CI, schedules)."""
+"""`workbench batch SPEC`: run a pipeline headless (CI, schedules), in the foreground or detached."""
 
 from __future__ import annotations
 
@@ -40,18 +40,32 @@ class ProgressLine:
 
 @click.command()
 @click.argument("spec", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--detach", is_flag=True, help="Validate, start the run in a background worker and return its id at once.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines on stderr.")
 @click.option("--trials", "show_trials", is_flag=True, help="Also print every trial, not only each family's best.")
 @pass_state
-def batch(state: CliState, spec: Path, as_json: bool, quiet: bool, show_trials: bool) -> None:
-    """Run the pipeline described by SPEC (TOML) and record it in the audit log."""
-    from workbench.runs.batch import run_batch
+def batch(state: CliState, spec: Path, detach: bool, as_json: bool, quiet: bool, show_trials: bool) -> None:
+    """Run the pipeline described by SPEC (TOML) and record it in the audit log.
+
+    In the foreground (the default), Ctrl-C ends the run as `interrupted` (exit 130) and SIGTERM as
+    `cancelled`. With --detach the run survives this shell; follow it with `workbench runs watch RUN`.
+    """
+    from workbench.pipeline.spec import load_spec
+    from workbench.runs.engine import run_foreground, start_detached
 
     ws = state.workspace()
+    run_spec = load_spec(spec, ws.settings.default_holdout, ws.settings.default_backend)
+    if detach:
+        run_id = start_detached(ws, run_spec)
+        if as_json:
+            echo_json({"run_id": run_id, "state": "queued"})
+        else:
+            click.echo(f"Run {run_id} started in the background; follow it with `workbench runs watch {run_id}`.")
+        return
     progress = ProgressLine(quiet)
     try:
-        result = run_batch(ws, spec, progress=progress)
+        result = run_foreground(ws, run_spec, progress=progress)
     finally:
         progress.close()
     if as_json:

@@ -1,44 +1,57 @@
-"""`workbench runs ...`: what ran, from the audit log."""
+"""`workbench runs ...`: list, inspect, watch, cancel and reproduce runs."""
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 
 from workbench.cli.context import CliState, pass_state
 from workbench.cli.output import echo_json, echo_table
-from workbench.errors import BadInputError
+from workbench.errors import BadInputError, ExitCode, RunFailedError
 
 
 @click.group()
 def runs() -> None:
-    """List and inspect runs recorded in the audit log."""
+    """List, watch, cancel and reproduce runs recorded in the audit log."""
+
+
+def _decode(run: dict[str, Any]) -> dict[str, Any]:
+    from workbench.runs.progress import ProgressSnapshot, duration_s
+
+    run["leaderboard"] = json.loads(run["leaderboard"]) if run.get("leaderboard") else None
+    run["spec"] = json.loads(run["spec"]) if run.get("spec") else None
+    snap = ProgressSnapshot.from_json(run.get("progress"))
+    run["progress"] = snap.__dict__ if snap else None
+    run["duration_s"] = duration_s(run)
+    return run
 
 
 @runs.command("list")
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1))
+@click.option("--state", "states", multiple=True, help="Only runs in this state (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @pass_state
-def list_runs(state: CliState, limit: int, as_json: bool) -> None:
-    """List runs, newest first."""
+def list_runs(state: CliState, limit: int, states: tuple[str, ...], as_json: bool) -> None:
+    """List runs, newest first (runs whose worker died are marked interrupted first)."""
     from workbench.audit import AuditLog
+    from workbench.runs.engine import reap_orphans
 
     ws = state.workspace()
     with AuditLog(ws.audit_path, ws.root) as log:
-        rows = log.list_runs(limit=limit)
+        reap_orphans(ws, log)
+        rows = log.list_runs(limit=limit, states=states or None)
+    rows = [_decode(r) for r in rows]
     if as_json:
-        for r in rows:
-            r["leaderboard"] = json.loads(r["leaderboard"]) if r.get("leaderboard") else None
-            r["spec"] = json.loads(r["spec"]) if r.get("spec") else None
         echo_json(rows)
         return
     if not rows:
         click.echo("No runs yet; start one with `workbench batch SPEC.toml`.")
         return
-    echo_table(["run", "name", "state", "actor", "started (UTC)", "rows", "metric", "best", "score"],
-               [[r["run_id"], r["name"], r["state"], r["actor"], (r["started_at"] or "")[:19], r["row_count"],
-                 r["metric"], r["best_model"], r["best_score"]] for r in rows])
+    echo_table(["run", "name", "state", "actor", "started (UTC)", "duration s", "rows", "metric", "best", "score"],
+               [[r["run_id"], r["name"], r["state"], r["actor"], (r["started_at"] or "")[:19], r["duration_s"],
+                 r["row_count"], r["metric"], r["best_model"], r["best_score"]] for r in rows])
 
 
 @runs.command("show")
@@ -46,27 +59,114 @@ def list_runs(state: CliState, limit: int, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @pass_state
 def show_run(state: CliState, run_id: str, as_json: bool) -> None:
-    """Show one run (a unique prefix of its id is enough) and its events."""
+    """Show one run (a unique prefix of its id is enough), its progress and its events."""
     from workbench.audit import AuditLog
+    from workbench.runs.engine import reap_orphans
 
     ws = state.workspace()
     with AuditLog(ws.audit_path, ws.root) as log:
+        reap_orphans(ws, log)
         run = log.get_run(run_id)
         if run is None:
             raise BadInputError(f"No run {run_id!r} in the audit log (see `workbench runs list`).")
         events = log.events(run_id=run["run_id"], limit=1000)
-    run["leaderboard"] = json.loads(run["leaderboard"]) if run.get("leaderboard") else None
-    run["spec"] = json.loads(run["spec"]) if run.get("spec") else None
+    run = _decode(run)
     if as_json:
         echo_json({"run": run, "events": [e.as_dict() for e in reversed(events)]})
         return
     for key in ("run_id", "name", "state", "actor", "data_source", "data_version", "fingerprint", "row_count",
-                "started_at", "finished_at", "metric", "best_model", "best_score", "artifact_path", "artifact_sha256", "error"):
+                "queued_at", "started_at", "finished_at", "duration_s", "metric", "best_model", "best_score",
+                "artifact_path", "artifact_sha256", "error", "reproduces", "pid", "host"):
         if run.get(key) is not None:
             click.echo(f"{key:>16}: {run[key]}")
+    if run["progress"] and run["state"] in ("queued", "running"):
+        from workbench.runs.progress import ProgressSnapshot
+
+        click.echo(f"{'progress':>16}: {ProgressSnapshot(**run['progress']).line()}")
     if run["leaderboard"]:
         cols = list(run["leaderboard"][0])
         echo_table(cols, [[r.get(c) for c in cols] for r in run["leaderboard"]])
     click.echo("events:")
     for e in reversed(events):
-        click.echo(f"  {e.ts}  {e.kind:<14} {e.outcome or ''}")
+        click.echo(f"  {e.ts}  {e.kind:<20} {e.subject or '':<12} {e.outcome or ''}")
+
+
+@runs.command("watch")
+@click.argument("run_id")
+@click.option("--timeout", type=click.FloatRange(0), help="Give up after this many seconds.")
+@pass_state
+def watch_run(state: CliState, run_id: str, timeout: float | None) -> None:
+    """Follow a run's progress until it ends; exits 0 if it succeeded, 1 if it failed, 130 if stopped."""
+    from workbench.runs.engine import wait_for_run
+    from workbench.runs.progress import ProgressSnapshot
+
+    ws = state.workspace()
+
+    def show(run: dict[str, Any]) -> None:
+        snap = ProgressSnapshot.from_json(run.get("progress"))
+        click.echo(f"{run['state']:<10} {snap.line() if snap else ''}", err=True)
+
+    run = wait_for_run(ws, run_id, timeout_s=timeout, on_change=show)
+    _exit_for(run)
+
+
+def _exit_for(run: dict[str, Any]) -> None:
+    if run["state"] == "succeeded":
+        click.echo(f"Run {run['run_id']} succeeded: best {run['best_model']} {run['metric']} = {run['best_score']:.4f}")
+    elif run["state"] == "failed":
+        raise RunFailedError(f"Run {run['run_id']} failed: {run.get('error')}")
+    elif run["state"] in ("cancelled", "interrupted"):
+        click.echo(f"Run {run['run_id']} {run['state']}.", err=True)
+        raise SystemExit(int(ExitCode.INTERRUPTED))
+    else:
+        click.echo(f"Run {run['run_id']} is still {run['state']}.", err=True)
+
+
+@runs.command("cancel")
+@click.argument("run_id")
+@click.option("--grace", default=10.0, show_default=True, type=click.FloatRange(0),
+              help="Seconds to wait for the worker to stop before killing it.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_state
+def cancel(state: CliState, run_id: str, grace: float, as_json: bool) -> None:
+    """Cancel a queued or running run; its partial artifacts are deleted."""
+    from workbench.runs.engine import cancel_run
+
+    outcome = cancel_run(state.workspace(), run_id, grace_s=grace)
+    if as_json:
+        echo_json(outcome.__dict__)
+    else:
+        click.echo(outcome.message)
+
+
+@runs.command("reproduce")
+@click.argument("run_id")
+@click.option("--tolerance", default=1e-9, show_default=True, type=click.FloatRange(0),
+              help="Largest relative metric difference still counted as a match.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress lines on stderr.")
+@pass_state
+def reproduce(state: CliState, run_id: str, tolerance: float, as_json: bool, quiet: bool) -> None:
+    """Re-run RUN from its record (same data version, spec and seed) and compare its metrics (exit 1 if they differ)."""
+    from workbench.runs.reproduce import reproduce_run
+
+    def progress(stage: str, info: dict[str, Any]) -> None:
+        if not quiet:
+            click.echo(f"[{stage}] " + ", ".join(f"{k}={v}" for k, v in info.items()), err=True)
+
+    report = reproduce_run(state.workspace(), run_id, tolerance=tolerance, progress=progress)
+    if as_json:
+        echo_json(report.as_dict())
+    else:
+        words = {"exact": "metrics match exactly", "within": f"metrics match within {tolerance:g} (relative)",
+                 "mismatch": "metrics DIFFER"}
+        click.echo(f"Reproduced {report.original} as {report.reproduction}: {words[report.verdict]}"
+                   f" (largest relative difference {report.max_rel_diff:.3g}).")
+        for d in report.differences:
+            click.echo(f"  {d['model']} {d['metric']}: {d['then']} → {d['now']}")
+        for c in report.changed_inputs:
+            click.echo(f"  changed input: {c['input']}: {c['then']} → {c['now']}")
+        if not report.changed_inputs:
+            click.echo("  inputs: data fingerprint, spec, seed, library versions and git commit unchanged.")
+    if not report.matches:
+        raise SystemExit(int(ExitCode.RUN_FAILED))

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import sys
+
 from workbench.cli.context import CliState
 
 
 def open_tui(state: CliState) -> None:
-    workspace = state.workspace()
+    from workbench.workspace.locate import locate_workspace
+
+    located = locate_workspace(state.workspace_arg)
+    notice = None
+    if located.created:
+        notice = f"Created the demo workspace with the sample lake at {located.workspace.root}"
+        print(notice, file=sys.stderr)
     from workbench.tui.app import WorkbenchApp
 
-    WorkbenchApp(workspace).run()
+    WorkbenchApp(located.workspace, notice=notice).run()

@@ -196,8 +196,10 @@ def run_automl(frame: pl.DataFrame, spec: RunSpec, progress: Progress | None = N
             if spec.max_trials:
                 total = min(total or spec.max_trials, spec.max_trials)
             best = state.best
-            report("search", f"{trial.family} {'failed' if not trial.ok else f'{info.metric}={trial.mean(info.metric):.4f}'}",
-                   trial=done, trials_estimate=total, best_model=best.family if best else None,
+            score = round(trial.mean(info.metric), 6) if trial.ok else None
+            report("scored", f"{trial.family} {'failed' if not trial.ok else f'{info.metric}={score:.4f}'}",
+                   trial=done, trials=total, candidate=trial.family, score=score,
+                   best_model=best.family if best else None,
                    best_score=round(best.mean(info.metric), 6) if best else None)
 
         report("search", f"searching {', '.join(spec.candidates)} on {len(search_idx):,} rows, "
@@ -206,7 +208,7 @@ def run_automl(frame: pl.DataFrame, spec: RunSpec, progress: Progress | None = N
         state, costs = run_search(
             problem, families, info.metric, backend,
             search_deadline=lambda s: end - reserve(s.best), on_trial=on_trial, max_trials=spec.max_trials,
-            patience=max(40, 8 * len(families)), seed=spec.seed, cancel=cancel, costs=costs,
+            patience=max(15, 6 * len(families)), seed=spec.seed, cancel=cancel, costs=costs,
         )
         if cancel is not None and cancel.is_set():
             raise KeyboardInterrupt

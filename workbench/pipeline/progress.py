@@ -1,7 +1,9 @@
 """Progress events from the engine: stage, trial i of ~n, best score so far, time left.
 
-The engine calls `progress(stage, info)` (the callback shape the run engine and the CLI already use);
-`info` is `ProgressEvent.as_info()`, so the CLI can print a line and the TUI can fill a live panel.
+The engine calls `progress(stage, info)`, the callback the run engine's `ProgressTracker` (runs/progress.py)
+and the CLI take, with its vocabulary: stages `validate`, `search`, `scored` (one per finished trial, with
+`candidate` and the primary metric's value), `final_fit`, `diagnostics`; `trial`/`trials` for i of ~n and
+`remaining_s` for the time left of the budget.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Any, Callable
 
 Progress = Callable[[str, dict[str, Any]], None]
 
-STAGES = ("validate", "search", "final_fit", "diagnostics")
+STAGES = ("validate", "search", "scored", "final_fit", "diagnostics")
 
 
 @dataclass(frozen=True)
@@ -20,15 +22,20 @@ class ProgressEvent:
     stage: str
     message: str = ""
     trial: int | None = None  # trials finished so far
-    trials_estimate: int | None = None  # how many the remaining budget should allow, roughly
+    trials: int | None = None  # how many the remaining budget should allow, roughly
+    candidate: str | None = None  # the family of the trial just scored
+    score: float | None = None  # its CV mean of the primary metric
     best_model: str | None = None
     best_score: float | None = None
     metric: str | None = None
     elapsed_s: float = 0.0
-    time_left_s: float = 0.0
+    remaining_s: float = 0.0
 
     def as_info(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if v is not None and k != "stage"}
+        info = {k: v for k, v in asdict(self).items() if v is not None and k not in ("stage", "score")}
+        if self.score is not None and self.metric:
+            info[self.metric] = self.score  # the run engine's tracker reads best-so-far from this key
+        return info
 
 
 class ProgressReporter:
@@ -48,7 +55,7 @@ class ProgressReporter:
             return
         elapsed = time.monotonic() - self.started
         event = ProgressEvent(stage, message, metric=self.metric, elapsed_s=round(elapsed, 1),
-                              time_left_s=round(max(0.0, self.budget_s - elapsed), 1), **fields)
+                              remaining_s=round(max(0.0, self.budget_s - elapsed), 1), **fields)
         self.callback(stage, event.as_info())
 
 
@@ -58,10 +65,10 @@ def format_event(stage: str, info: dict[str, Any]) -> str:
     if info.get("message"):
         parts.append(str(info["message"]))
     if info.get("trial") is not None:
-        total = info.get("trials_estimate")
+        total = info.get("trials")
         parts.append(f"trial {info['trial']}" + (f" of ~{total}" if total else ""))
     if info.get("best_score") is not None:
         parts.append(f"best {info.get('best_model')} {info.get('metric', '')}={info['best_score']:.4f}")
-    if "time_left_s" in info:
-        parts.append(f"{info['time_left_s']:.0f}s left")
+    if "remaining_s" in info:
+        parts.append(f"{info['remaining_s']:.0f}s left")
     return "  ".join(parts)

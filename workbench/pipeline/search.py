@@ -183,7 +183,9 @@ def run_search(
             if trial.ok and not np.isnan(trial.mean(metric)):
                 study.tell(ot, trial.mean(metric))
                 if state.best is None or better(metric, trial.mean(metric), state.best.mean(metric)):
-                    improved = state.best is None or abs(trial.mean(metric) - state.best.mean(metric)) > 1e-4
+                    # Gains below 0.1 % (or 1e-4) are noise for the patience count.
+                    gain = abs(trial.mean(metric) - state.best.mean(metric)) if state.best else float("inf")
+                    improved = gain > max(1e-4, 1e-3 * abs(state.best.mean(metric))) if state.best else True
                     state.best = trial
                     since_improvement = 0 if improved else since_improvement + 1
                 else:

@@ -1,7 +1,8 @@
 """`workbench batch SPEC`: read data from the lake, train, score, save the model, record everything.
 
-Bad input (spec, table, target) is rejected before anything is recorded; once the run is recorded it
-always ends in a final state (succeeded, failed or interrupted) and never references a partial artifact.
+The run engine (`runs/engine.py`) queues runs and executes them here, in a detached worker or in the
+foreground. Bad input (spec, table, target) is rejected before anything is recorded; once the run is recorded it
+always ends in a final state (succeeded, failed, cancelled or interrupted) and never references a partial artifact.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from workbench.audit import AuditLog
 from workbench.audit.log import new_run_id, utc_now
@@ -21,6 +22,9 @@ from workbench.identity import current_host
 from workbench.lake.engine import open_lake
 from workbench.pipeline.spec import RunSpec, load_spec
 from workbench.workspace import Workspace
+
+if TYPE_CHECKING:
+    from workbench.pipeline.data import LoadedData
 
 Progress = Callable[[str, dict[str, Any]], None]
 
@@ -64,35 +68,61 @@ def run_batch(workspace: Workspace, spec_path: Path, progress: Progress | None =
     return run_spec(workspace, spec, progress)
 
 
-def run_spec(workspace: Workspace, spec: RunSpec, progress: Progress | None = None) -> BatchResult:
+def prepare_run(workspace: Workspace, spec: RunSpec, progress: Progress | None = None) -> LoadedData:
+    """Load and check the run's data and target; raises (recording nothing) if the run cannot start."""
     from workbench.pipeline.data import load_data
-    from workbench.pipeline.engine import run_automl
     from workbench.pipeline.validation import validate
 
-    started = time.monotonic()  # the time budget covers the whole run, loading included
     report = progress or (lambda stage, info: None)
-    actor = workspace.actor
     report("load", {"source": spec.data.describe()})
     with open_lake(workspace) as lake:
         data = load_data(lake, spec.data)
     if data.row_count == 0:
         raise RunFailedError(f"The data for {spec.name!r} has no rows.") from None
-    validated = validate(data.frame, spec)  # bad target or columns: refuse before anything is recorded
+    validate(data.frame, spec)  # bad target or columns: refuse before anything is recorded
+    return data
 
-    run_id = new_run_id()
+
+def run_spec(
+    workspace: Workspace,
+    spec: RunSpec,
+    progress: Progress | None = None,
+    *,
+    run_id: str | None = None,
+    data: LoadedData | None = None,
+) -> BatchResult:
+    """Run `spec` in this process. With `run_id`, the run was queued by the run engine (`runs/engine.py`)
+    and moves queued → running here; `data` skips reloading what `prepare_run` already loaded."""
+    from workbench.pipeline.engine import run_automl
+    from workbench.runs.cancel import RunCancelled
+    from workbench.runs.process import process_start_token
+
+    clock = time.monotonic()  # the time budget covers the whole run, loading included
+    report = progress or (lambda stage, info: None)
+    actor = workspace.actor
+    if data is None:
+        data = prepare_run(workspace, spec, report)
+
+    queued = run_id is not None
+    run_id = run_id or new_run_id()
     run_dir = workspace.artifacts_dir / run_id
     log = AuditLog(workspace.audit_path, workspace.root)
     common = dict(actor=actor, run_id=run_id, data_version=data.version, fingerprint=data.fingerprint)
-    log.upsert_run(
-        run_id, name=spec.name, state="running", actor=actor, spec_path=spec.source_path,
-        spec=json.dumps(spec.as_dict()), data_source=data.source, data_version=data.version,
-        fingerprint=data.fingerprint, row_count=data.row_count, queued_at=utc_now(), started_at=utc_now(),
-        backend=spec.backend, pid=os.getpid(), host=current_host(),
+    if not queued:
+        log.upsert_run(run_id, name=spec.name, state="queued", actor=actor, spec_path=spec.source_path,
+                       spec=json.dumps(spec.as_dict()), queued_at=utc_now(), backend=spec.backend)
+    started = log.transition_run(
+        run_id, "running", from_states=("queued",),
+        event=dict(kind="run.started", subject=spec.name, outcome="running",
+                   params={"spec": spec.as_dict(), "rows": data.row_count, "libraries": _library_versions()}, **common),
+        data_source=data.source, data_version=data.version, fingerprint=data.fingerprint, row_count=data.row_count,
+        started_at=utc_now(), pid=os.getpid(), host=current_host(), proc_start=process_start_token(os.getpid()),
     )
-    log.record("run.started", subject=spec.name, params={"spec": spec.as_dict(), "rows": data.row_count,
-               "libraries": _library_versions()}, **common)
+    if not started:
+        log.close()
+        raise RunCancelled(f"Run {run_id} was cancelled before it started.")
     try:
-        trained = run_automl(data.frame, spec, progress=report, started_at=started, validated=validated)
+        trained = run_automl(data.frame, spec, progress=report, started_at=clock)
         best = trained.best
         report("save", {"model": trained.best_model})
         from workbench.runs.artifacts import save_frame, save_json
@@ -126,31 +156,48 @@ def run_spec(workspace: Workspace, spec: RunSpec, progress: Progress | None = No
             diagnostics_path=str(diagnostics_path.relative_to(workspace.root)),
             manifest_path=str(manifest_path.relative_to(workspace.root)), library_versions=libraries,
         )
-        log.upsert_run(
-            run_id, state="succeeded", finished_at=utc_now(), task=result.task, metric=result.metric,
-            best_model=result.best_model, best_score=result.best_score, artifact_path=result.artifact_path,
-            artifact_sha256=digest, leaderboard=json.dumps(leaderboard),
+        # One transaction: the summary row and the run.finished event agree even if killed right here.
+        log.transition_run(
+            run_id, "succeeded", from_states=("running",), finished_at=utc_now(), task=result.task,
+            metric=result.metric, best_model=result.best_model, best_score=result.best_score,
+            artifact_path=result.artifact_path, artifact_sha256=digest, leaderboard=json.dumps(leaderboard),
+            event=dict(kind="run.finished", subject=spec.name, outcome="succeeded",
+                       params={"metric": result.metric, "best_model": result.best_model, "best_score": result.best_score,
+                               "leaderboard": leaderboard, "artifact": result.artifact_path, "artifact_sha256": digest,
+                               "holdout": result.holdout_path, "holdout_sha256": holdout_digest,
+                               "train_rows": result.train_rows, "test_rows": result.test_rows,
+                               "dropped_features": result.dropped_features, "cv_score": result.cv_score,
+                               "holdout_scores": result.holdout_scores, "automl": summary,
+                               "diagnostics": result.diagnostics_path}, **common),
         )
-        log.record("run.finished", subject=spec.name, outcome="succeeded",
-                   params={"metric": result.metric, "best_model": result.best_model, "best_score": result.best_score,
-                           "leaderboard": leaderboard, "artifact": result.artifact_path, "artifact_sha256": digest,
-                           "holdout": result.holdout_path, "holdout_sha256": holdout_digest,
-                           "train_rows": result.train_rows, "test_rows": result.test_rows,
-                           "dropped_features": result.dropped_features, "cv_score": result.cv_score,
-                           "holdout_scores": result.holdout_scores, "automl": summary,
-                           "diagnostics": result.diagnostics_path}, **common)
         return result
     except BaseException as exc:
-        shutil.rmtree(run_dir, ignore_errors=True)
-        state = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
-        message = exc.message if isinstance(exc, WorkbenchError) else f"{type(exc).__name__}: {exc}"
-        log.upsert_run(run_id, state=state, finished_at=utc_now(), error=message)
-        log.record(f"run.{state}", subject=spec.name, outcome=state, params={"error": message}, **common)
-        if isinstance(exc, (KeyboardInterrupt, WorkbenchError)):
+        state = final_state(exc)
+        message = (exc.message if isinstance(exc, WorkbenchError) else "cancelled on request" if state == "cancelled"
+                   else "interrupted (Ctrl-C or SIGINT)" if state == "interrupted" else f"{type(exc).__name__}: {exc}")
+        # Only the process that moves the run out of `running` cleans its folder: a run that already
+        # succeeded keeps its model.
+        if log.transition_run(run_id, state, from_states=("running",), finished_at=utc_now(), error=message,
+                              artifact_path=None, artifact_sha256=None,
+                              event=dict(kind=f"run.{state}", subject=spec.name, outcome=state,
+                                         params={"error": message}, **common)):
+            shutil.rmtree(run_dir, ignore_errors=True)
+        if isinstance(exc, (KeyboardInterrupt, RunCancelled, WorkbenchError)):
             raise
         raise RunFailedError(f"Run {run_id} failed: {message}") from exc
     finally:
         log.close()
+
+
+def final_state(exc: BaseException) -> str:
+    """The state a run ends in when `exc` stops it."""
+    from workbench.runs.cancel import RunCancelled
+
+    if isinstance(exc, RunCancelled):
+        return "cancelled"
+    if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+        return "interrupted"
+    return "failed"
 
 
 def _save(estimator: Any, path: Path) -> str:
@@ -162,7 +209,9 @@ def _save(estimator: Any, path: Path) -> str:
 def _library_versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
-    out = {}
+    import platform
+
+    out = {"python": platform.python_version()}
     for pkg in ("duckdb", "polars", "pyarrow", "scikit-learn", "lightgbm", "optuna", "numpy", "workbench"):
         try:
             out[pkg] = version(pkg)

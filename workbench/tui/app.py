@@ -1,4 +1,4 @@
-"""The Workbench TUI: Lake, Runs, Audit and Models tabs over one workspace.
+"""The Workbench TUI: Lake, Runs, Audit, Models and Plugins tabs over one workspace.
 
 Start-up stays light: this module imports Textual and the lake/audit modules only; nothing here pulls
 in scikit-learn or LightGBM.
@@ -13,6 +13,7 @@ from textual.widgets import Footer, Header, TabbedContent, TabPane
 from workbench.tui.panes.audit import AuditPane
 from workbench.tui.panes.lake import LakePane
 from workbench.tui.panes.models import ModelsPane
+from workbench.tui.panes.plugins import PluginsPane
 from workbench.tui.panes.runs import RunsPane
 from workbench.workspace import Workspace
 
@@ -25,13 +26,19 @@ class WorkbenchApp(App[None]):
         Binding("2", "show_tab('runs')", "Runs"),
         Binding("3", "show_tab('audit')", "Audit"),
         Binding("4", "show_tab('models')", "Models"),
+        Binding("5", "show_tab('plugins')", "Plugins"),
         Binding("q", "quit", "Quit"),
     ]
 
-    def __init__(self, workspace: Workspace) -> None:
+    def __init__(self, workspace: Workspace, notice: str | None = None) -> None:
         super().__init__()
         self.workspace = workspace
+        self.notice = notice
         self.sub_title = f"{workspace.settings.name} — {workspace.root}"
+
+    def on_mount(self) -> None:
+        if self.notice:
+            self.notify(self.notice, title="Workbench", timeout=10)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -44,6 +51,8 @@ class WorkbenchApp(App[None]):
                 yield AuditPane(self.workspace)
             with TabPane("Models [4]", id="models"):
                 yield ModelsPane(self.workspace)
+            with TabPane("Plugins [5]", id="plugins"):
+                yield PluginsPane(self.workspace)
         yield Footer()
 
     def action_show_tab(self, tab: str) -> None:

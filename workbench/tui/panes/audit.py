@@ -1,67 +1,211 @@
-"""Audit tab: the newest events and whether the hash chain verifies."""
+"""Audit tab: a live, filterable, searchable page of events (keyset paging, never all rows), the
+highlighted event's details and its own chain link, and whether the whole chain verifies."""
 
 from __future__ import annotations
 
+import json
+from typing import TYPE_CHECKING, Any
+
+from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widget import Widget
-from textual.widgets import DataTable, Static
-
-from typing import TYPE_CHECKING
+from textual.widgets import DataTable, Input, Static
 
 from workbench.workspace import Workspace
 
 if TYPE_CHECKING:
     from workbench.audit.log import Event
 
+PAGE = 100
+
 
 class AuditPane(Widget):
-    BINDINGS = [Binding("r", "reload", "Reload")]
+    BINDINGS = [
+        Binding("slash", "focus_search", "Search"),
+        Binding("right_square_bracket", "older", "Older"),
+        Binding("left_square_bracket", "newer", "Newer"),
+        Binding("v", "verify", "Verify"),
+        Binding("r", "reload", "Reload"),
+    ]
 
-    class EventsLoaded(Message):
-        def __init__(self, events: list[Event], verified: tuple[bool, str]) -> None:
+    class PageLoaded(Message):
+        def __init__(self, events: list[Event], total: int, cursor: list[int], error: str | None = None) -> None:
             super().__init__()
-            self.events = events
-            self.verified = verified
+            self.events, self.total, self.cursor, self.error = events, total, cursor, error
+
+    class Verified(Message):
+        def __init__(self, ok: bool, summary: str) -> None:
+            super().__init__()
+            self.ok, self.summary = ok, summary
+
+    class Detail(Message):
+        def __init__(self, text: str) -> None:
+            super().__init__()
+            self.text = text
 
     def __init__(self, workspace: Workspace) -> None:
         super().__init__()
         self.workspace = workspace
+        self.filters: dict[str, Any] = {}
+        self.events: list[Event] = []
+        # Keyset cursor: the `before_seq` of each page shown so far (None = newest).
+        self.pages: list[int | None] = [None]
 
     def compose(self) -> ComposeResult:
+        yield Input(placeholder="search: words (FTS5) and actor:NAME kind:KIND run:ID since:DATE until:DATE — Enter applies",
+                    id="audit-search")
         yield Static("Checking the audit chain…", id="chain-status")
-        table = DataTable(id="events", cursor_type="row", zebra_stripes=True)
-        table.border_title = "Events (newest first)"
-        yield table
+        with Horizontal(id="audit-body"):
+            with Vertical(id="audit-list"):
+                table = DataTable(id="events", cursor_type="row", zebra_stripes=True)
+                table.border_title = "Events (newest first)"
+                yield table
+                yield Static("", id="audit-caption")
+            yield Static("Highlight an event to see its details.", id="event-detail")
 
     def on_mount(self) -> None:
         self.query_one("#events", DataTable).add_columns("#", "time (UTC)", "actor", "event", "subject", "run", "outcome")
-        self.load_events()
+        self.load_page()
+        self.verify_chain()
+        self.set_interval(2.0, self._poll)
 
     def focus_main(self) -> None:
         self.query_one("#events", DataTable).focus()
 
     def refresh_data(self) -> None:
-        self.load_events()
+        self.load_page()
 
     def action_reload(self) -> None:
-        self.load_events()
+        self.load_page()
 
-    @work(thread=True, exclusive=True, group="audit")
-    def load_events(self) -> None:
+    def action_focus_search(self) -> None:
+        self.query_one("#audit-search", Input).focus()
+
+    def action_verify(self) -> None:
+        self.query_one("#chain-status", Static).update("Verifying the audit chain…")
+        self.verify_chain()
+
+    def action_older(self) -> None:
+        if len(self.events) == PAGE:
+            self.pages.append(self.events[-1].seq)
+            self.load_page()
+
+    def action_newer(self) -> None:
+        if len(self.pages) > 1:
+            self.pages.pop()
+            self.load_page()
+
+    def _poll(self) -> None:
+        # Live on the newest page only: older pages stay put while you read them.
+        if self.display and self.is_on_screen and self.pages == [None]:
+            self.load_page()
+
+    @on(Input.Submitted, "#audit-search")
+    def _search(self, event: Input.Submitted) -> None:
+        from workbench.errors import WorkbenchError
+        from workbench.audit.search import parse_filter_text
+
+        try:
+            self.filters = parse_filter_text(event.value)
+        except WorkbenchError as exc:
+            self.notify(exc.message, severity="error", title="Search")
+            return
+        self.pages = [None]
+        self.load_page()
+        self.focus_main()
+
+    @work(thread=True, exclusive=True, group="audit-page")
+    def load_page(self) -> None:
+        from workbench.audit import AuditLog
+
+        cursor = list(self.pages)
+        with AuditLog(self.workspace.audit_path, self.workspace.root) as log:
+            try:
+                events = log.search(**self.filters, before_seq=cursor[-1], limit=PAGE)
+                error = None
+            except Exception as exc:  # a malformed FTS5 query: say so, keep the table
+                events, error = [], f"Search failed: {exc}"
+            total = log.conn.execute("SELECT count(*) FROM events").fetchone()[0] if not self.filters else -1
+        self.post_message(self.PageLoaded(events, total, cursor, error))
+
+    @work(thread=True, exclusive=True, group="audit-verify")
+    def verify_chain(self) -> None:
         from workbench.audit import AuditLog
 
         with AuditLog(self.workspace.audit_path, self.workspace.root) as log:
-            self.post_message(self.EventsLoaded(log.events(limit=500), log.verify()))
+            result = log.verify_chain()
+        self.post_message(self.Verified(result.ok, result.summary))
 
-    @on(EventsLoaded)
-    def _show(self, message: EventsLoaded) -> None:
-        ok, summary = message.verified
+    @on(Verified)
+    def _show_verified(self, message: Verified) -> None:
         status = self.query_one("#chain-status", Static)
-        status.update(f"[green]✔ audit chain intact[/] — {summary}" if ok else f"[b red]✘ audit chain broken:[/] {summary}")
+        status.update(f"[green]✔ audit chain intact[/] — {message.summary}" if message.ok
+                      else f"[b red]✘ audit chain broken:[/] {message.summary}")
+
+    @on(PageLoaded)
+    def _show_page(self, message: PageLoaded) -> None:
+        if message.cursor != self.pages:
+            return  # a stale page from before the user moved on
+        if message.error:
+            self.notify(message.error, severity="error", title="Search")
+        same = [e.seq for e in message.events] == [e.seq for e in self.events]
+        self.events = message.events
+        caption = self.query_one("#audit-caption", Static)
+        if message.events:
+            first, last = message.events[0].seq, message.events[-1].seq
+            of = f" of {message.total:,} events" if message.total >= 0 else " matching events"
+            caption.update(f"page {len(self.pages)}: #{first}–#{last}{of} · ] older · [ newer · / search")
+        else:
+            caption.update("No matching events." if self.filters else "The audit log is empty.")
+        if same:
+            return
         table = self.query_one("#events", DataTable)
+        row = table.cursor_row
         table.clear()
         for e in message.events:
-            table.add_row(str(e.seq), e.ts[:19], e.actor, e.kind, e.subject or "", e.run_id or "", e.outcome or "")
+            table.add_row(str(e.seq), e.ts[:19], e.actor, e.kind, e.subject or "", e.run_id or "", e.outcome or "",
+                          key=str(e.seq))
+        if message.events:
+            table.move_cursor(row=min(row, len(message.events) - 1))
+
+    @on(DataTable.RowHighlighted, "#events")
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.row_key is not None and event.row_key.value is not None:
+            self.load_detail(int(event.row_key.value))
+
+    @work(thread=True, exclusive=True, group="audit-detail")
+    def load_detail(self, seq: int) -> None:
+        from workbench.audit import AuditLog
+        from workbench.audit.chain import CHAIN_FIELDS, event_hash
+
+        with AuditLog(self.workspace.audit_path, self.workspace.root) as log:
+            e = log.get_event(seq)
+            if e is None:
+                return
+            row = log.conn.execute(f"SELECT {', '.join(CHAIN_FIELDS)} FROM events WHERE seq = ?", [seq]).fetchone()
+            prev = log.conn.execute("SELECT hash FROM events WHERE seq = ?", [seq - 1]).fetchone()
+            v2 = seq >= int(log.meta("chain_v2_from") or 1)
+        own = event_hash(list(row)) == e.hash if v2 else None
+        linked = prev is None or prev[0] == e.prev_hash
+        link = ("[green]✔ content matches its hash[/]" if own else "[yellow]schema-1 event (checked by Verify)[/]"
+                if own is None else "[b red]✘ content does not match its hash[/]")
+        link += ", " + ("[green]✔ links to the previous event[/]" if linked else "[b red]✘ does not link to the previous event[/]")
+        lines = [f"[b]#{e.seq}[/] {e.kind}  [dim]{e.ts}[/]", link, ""]
+        for key in ("actor", "host", "subject", "run_id", "outcome", "data_version", "fingerprint", "git_commit",
+                    "git_dirty", "workbench_version"):
+            value = getattr(e, key)
+            if value is not None:
+                lines.append(f"[b]{key}[/]: {escape(str(value))}")
+        lines.append(f"[b]hash[/]: {e.hash}")
+        lines.append(f"[b]prev[/]: {e.prev_hash}")
+        lines.append("[b]params[/]:")
+        lines.append(escape(json.dumps(e.params, indent=2, default=str, ensure_ascii=False)))
+        self.post_message(self.Detail("\n".join(lines)))
+
+    @on(Detail)
+    def _show_detail(self, message: Detail) -> None:
+        self.query_one("#event-detail", Static).update(message.text)

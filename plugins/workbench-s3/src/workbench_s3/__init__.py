@@ -1,0 +1,1 @@
+"""Workbench storage back-end `s3`: lake data and artifacts on S3-compatible object storage."""

@@ -1,0 +1,71 @@
+"""The governance report: flags stale data, ages and a broken audit chain; exits non-zero on violations."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from registry_fixtures import reingest_penguins, set_policy, two_versions, with_champion  # noqa: F401
+from workbench.errors import WorkspaceError
+from workbench.governance.report import governance_report
+from workbench.registry.evaluate import evaluate_model
+from workbench.registry.policy import load_policy
+from workbench.registry.promotion import set_alias
+from workbench.registry.refs import parse_ref
+from workbench.workspace import Workspace
+
+
+def test_report_flags_a_model_whose_lake_table_was_reingested(with_champion: Workspace, tmp_path, cli) -> None:
+    ws = with_champion
+    w = str(ws.root)
+    clean = cli("-w", w, "governance", "report", "--json")
+    assert clean.returncode == 0, clean.stderr
+    status = json.loads(clean.stdout)["models"][0]
+    assert status["stale_data"] is False and status["approved_by"] == ["bob"] and status["champion_version"] == 1
+
+    reingest_penguins(ws, tmp_path)
+    flagged = cli("-w", w, "governance", "report", "--json")
+    assert flagged.returncode == 1
+    report = json.loads(flagged.stdout)
+    status = report["models"][0]
+    assert status["stale_data"] is True and status["current_data_version"] == 2
+    assert status["evaluated_on_current_data"] is False
+    assert any("changed (v1 → v2)" in v for v in report["violations"])
+    assert flagged.stderr.count("\n") == 1 and "governance policy violation" in flagged.stderr
+
+    # re-evaluating the champion and challenger on the refreshed table clears it
+    set_alias(ws, parse_ref("species:2"), "challenger", "compare on new data")
+    result = evaluate_model(ws, "species", challengers=True)
+    assert result["data_source"] == "penguins@2" and result["row_count"] == 300
+    assert [(r["version"], r["aliases"]) for r in result["results"]] == [(1, ["champion"]), (2, ["challenger"])]
+    after = governance_report(ws)
+    assert after.ok, after.all_violations
+    assert after.models[0].stale_data is True and after.models[0].evaluated_on_current_data is True
+    assert after.models[0].last_evaluation["best_version"] == result["best_version"]
+
+
+def test_thresholds_on_age_and_the_audit_chain(with_champion: Workspace) -> None:
+    ws = set_policy(with_champion, "[governance]\nmax_champion_age_days = 10\nmax_days_since_evaluation = 5")
+    assert governance_report(ws).ok
+    later = governance_report(ws, now=datetime.now(timezone.utc) + timedelta(days=11))
+    text = " | ".join(later.all_violations)
+    assert "trained 11" in text and "promoted and never evaluated" in text
+    con = sqlite3.connect(ws.audit_path)  # tamper with the hash-chained log
+    con.execute("UPDATE events SET actor = 'mallory' WHERE seq = 2")
+    con.commit()
+    con.close()
+    broken = governance_report(ws)
+    assert not broken.audit_verified and any("audit log does not verify" in v for v in broken.violations)
+
+
+def test_policy_errors_name_the_key(sample_workspace: Workspace) -> None:
+    ws = set_policy(sample_workspace, "[governance]\nrequired_approvals = 0")
+    with pytest.raises(WorkspaceError, match="required_approvals"):
+        load_policy(ws)
+    ws2 = set_policy(sample_workspace, "")
+    ws2.settings_path.write_text(ws2.settings_path.read_text().replace("required_approvals = 0", "aprovers = []"))
+    with pytest.raises(WorkspaceError, match="unknown key 'aprovers'"):
+        load_policy(Workspace.load(ws2.root))

@@ -1,0 +1,97 @@
+"""The Models screen: an approver sees a request's evidence and approves it with one keystroke."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from registry_fixtures import as_user, train, two_versions, with_champion  # noqa: F401  (fixtures)
+from workbench.registry.promotion import request_promotion
+from workbench.registry.refs import parse_ref
+from workbench.registry.store import RegistryStore
+from workbench.workspace import Workspace
+
+
+async def _settle(app, pilot) -> None:
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def _open_models(app, pilot) -> None:
+    await _settle(app, pilot)  # let the Lake tab finish loading (it takes focus when it does)
+    await pilot.press("4")
+    await _settle(app, pilot)
+
+
+async def test_approver_approves_a_promotion_from_the_models_screen(
+    with_champion: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from textual.widgets import DataTable, Static
+
+    from workbench.tui.app import WorkbenchApp
+
+    request = request_promotion(with_champion, parse_ref("species:2"), "champion", "v2 for production")
+    bob = as_user(monkeypatch, with_champion, "bob")
+    assert os.environ["WORKBENCH_USER"] == "bob" and bob.actor == "bob"
+    app = WorkbenchApp(bob)
+    async with app.run_test(size=(180, 50)) as pilot:
+        await _open_models(app, pilot)
+        requests = app.query_one("#model-requests", DataTable)
+        assert requests.row_count == 1
+        evidence = str(app.query_one("#evidence", Static).render())
+        assert f"Request {request['id']}" in evidence and "frozen holdout" in evidence and "verdict" in evidence
+        await pilot.press("tab")
+        assert app.focused is requests
+        await pilot.press("a")
+        await _settle(app, pilot)
+        await _settle(app, pilot)  # the reload after the decision
+        assert requests.row_count == 0
+        assert "approved" in str(app.query_one("#models-status", Static).render())
+    with RegistryStore.open(bob) as store:
+        champion = store.alias_at("species", "champion")
+        assert champion["version"] == 2 and champion["approved_by"] == ["bob"]
+        assert store.get_request(request["id"])["state"] == "approved"
+
+
+async def test_requester_pressing_approve_is_refused_on_screen(with_champion: Workspace) -> None:
+    from textual.widgets import DataTable
+
+    from workbench.tui.app import WorkbenchApp
+
+    request = request_promotion(with_champion, parse_ref("species:2"), "champion", "mine")
+    app = WorkbenchApp(with_champion)  # alice, the requester
+    async with app.run_test(size=(180, 50)) as pilot:
+        await _open_models(app, pilot)
+        await pilot.press("tab", "a")
+        await _settle(app, pilot)
+        await _settle(app, pilot)
+        assert app.query_one("#model-requests", DataTable).row_count == 1
+        assert any("four-eyes" in str(n.message) for n in app._notifications)
+    with RegistryStore.open(with_champion) as store:
+        assert store.get_request(request["id"])["state"] == "open"
+        assert store.alias_at("species", "champion")["version"] == 1
+
+
+async def test_register_a_finished_run_and_see_governance(sample_workspace: Workspace, monkeypatch) -> None:
+    from textual.widgets import DataTable
+
+    from workbench.tui.app import WorkbenchApp
+
+    ws = as_user(monkeypatch, sample_workspace, "alice")
+    run_id = train(ws)
+    app = WorkbenchApp(ws)
+    async with app.run_test(size=(180, 50)) as pilot:
+        await _open_models(app, pilot)
+        await pilot.press("g")
+        await pilot.pause()
+        await pilot.press("enter")
+        await _settle(app, pilot)
+        await _settle(app, pilot)
+        assert app.query_one("#model-versions", DataTable).row_count == 1
+        await pilot.press("v")
+        await _settle(app, pilot)
+        table = app.query_one("#governance-table", DataTable)
+        assert table.row_count == 1 and table.get_row_at(0)[:2] == ["penguin_species", "none"]
+    with RegistryStore.open(ws) as store:
+        assert store.get_version("penguin_species", 1)["run_id"] == run_id

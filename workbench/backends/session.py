@@ -1,0 +1,130 @@
+"""Open the back-ends a workspace is configured for, and record what happened in the audit log.
+
+`workbench.toml` keys (every one optional)::
+
+    [runs]
+    default_backend = "dask"          # compute back-end when a run spec names none
+
+    [backends.dask]                   # options of the compute back-end `dask` (see `workbench plugins show dask`)
+    address = "tcp://scheduler:8786"
+
+    [storage]
+    backend = "s3"                    # storage back-end for lake data and artifacts (default: local)
+
+    [storage.s3]                      # options of the storage back-end `s3`
+    bucket = "team-lake"
+
+Values given explicitly (run spec, CLI flag, TUI form) win over the file, which wins over environment
+variables, which win over the plugin's defaults. Opening a back-end records `plugin.loaded` (with its
+options, secrets masked) or `plugin.failed` (with the reason) before anything else happens, so a run on
+a back-end that is not there fails up front and leaves nothing half-done.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable, Mapping
+
+from workbench.backends.compute import TaskResult
+from workbench.backends.discovery import COMPUTE_GROUP, STORAGE_GROUP, _entry_point, _kind, instantiate, load_backend_class
+from workbench.backends.options import BackendOptionError, schema_of
+from workbench.errors import BackendUnavailableError, WorkbenchError
+
+DEFAULT_STORAGE = "local"
+
+
+def configured_options(settings: Any, group: str, name: str) -> dict[str, Any]:
+    """The `[backends.<name>]` (compute) or `[storage.<name>]` (storage) table of `workbench.toml`."""
+    extra = getattr(settings, "extra", {}) or {}
+    section = "backends" if group == COMPUTE_GROUP else "storage"
+    table = extra.get(section, {})
+    if not isinstance(table, dict):
+        raise BackendOptionError(f"workbench.toml: [{section}] must be a table.")
+    values = table.get(name, {})
+    if not isinstance(values, dict):
+        raise BackendOptionError(f"workbench.toml: [{section}.{name}] must be a table.")
+    return dict(values)
+
+
+def configured_storage(settings: Any) -> str:
+    """The storage back-end named in `[storage] backend`, `local` if none."""
+    table = (getattr(settings, "extra", {}) or {}).get("storage", {})
+    name = table.get("backend", DEFAULT_STORAGE) if isinstance(table, dict) else DEFAULT_STORAGE
+    if not isinstance(name, str) or not name:
+        raise BackendOptionError("workbench.toml: [storage] backend must be the name of a storage back-end.")
+    return name
+
+
+def resolve_options(settings: Any, group: str, name: str, explicit: Mapping[str, Any] | None = None,
+                    backend_class: Any = None) -> dict[str, Any]:
+    """The options to start back-end `name` with (imports the plugin to read its schema)."""
+    schema = schema_of(backend_class or load_backend_class(group, name))
+    section = f"[{'backends' if group == COMPUTE_GROUP else 'storage'}.{name}]"
+    return schema.resolve(explicit, configured_options(settings, group, name), where=f"workbench.toml {section}")
+
+
+def _plugin_params(group: str, name: str) -> dict[str, Any]:
+    try:
+        ep = _entry_point(group, name)
+    except BackendUnavailableError:
+        return {"name": name, "kind": _kind(group)}
+    dist = ep.dist
+    return {"name": name, "kind": _kind(group), "package": dist.name if dist else None,
+            "version": dist.version if dist else None}
+
+
+def _open(workspace: Any, group: str, name: str, explicit: Mapping[str, Any] | None, log: Any,
+          run_id: str | None) -> Any:
+    params = _plugin_params(group, name)
+    try:
+        cls = load_backend_class(group, name)
+        options = resolve_options(workspace.settings, group, name, explicit, cls)
+        from_workspace = getattr(cls, "from_workspace", None)
+        factory = (lambda **o: from_workspace(workspace, **o)) if from_workspace else cls
+        backend = instantiate(group, name, factory, options)
+    except WorkbenchError as exc:
+        if log is not None:
+            log.record("plugin.failed", actor=workspace.actor, subject=name, run_id=run_id, outcome="failed",
+                       params={**params, "error": exc.message})
+        raise
+    if log is not None:
+        described = backend.describe() if hasattr(backend, "describe") else {}
+        log.record("plugin.loaded", actor=workspace.actor, subject=name, run_id=run_id,
+                   params={**params, "options": schema_of(cls).masked(options), "backend": described})
+    return backend
+
+
+def open_compute(workspace: Any, name: str | None = None, explicit: Mapping[str, Any] | None = None, *,
+                 log: Any = None, run_id: str | None = None) -> Any:
+    """Start the compute back-end `name` (default: `[runs] default_backend`) for `workspace`.
+
+    Raises `BackendUnavailableError` (exit 3) if it is missing, broken or does not answer, and
+    `BackendOptionError` (exit 2) for bad options; with `log` (an `AuditLog`) both outcomes are recorded."""
+    return _open(workspace, COMPUTE_GROUP, name or workspace.settings.default_backend, explicit, log, run_id)
+
+
+def open_storage(workspace: Any, name: str | None = None, explicit: Mapping[str, Any] | None = None, *,
+                 log: Any = None, run_id: str | None = None) -> Any:
+    """Start the storage back-end `name` (default: `[storage] backend`, else local) for `workspace`."""
+    return _open(workspace, STORAGE_GROUP, name or configured_storage(workspace.settings), explicit, log, run_id)
+
+
+def audit_task_outcomes(log: Any, *, actor: str, run_id: str | None,
+                        forward: Callable[[TaskResult], None] | None = None) -> Callable[[TaskResult], None]:
+    """An `on_result` callback recording each task that needed a retry (`task.retried`) or failed
+    (`task.failed`) — the events a reader of the log needs to trust a run that lost a worker."""
+    lock = threading.Lock()
+
+    def on_result(res: TaskResult) -> None:
+        with lock:
+            if res.attempts > 1:
+                log.record("task.retried", actor=actor, subject=res.key, run_id=run_id,
+                           outcome="ok" if res.ok else "failed",
+                           params={"key": res.key, "attempts": res.attempts, "error": res.error})
+            if not res.ok:
+                log.record("task.failed", actor=actor, subject=res.key, run_id=run_id, outcome="failed",
+                           params={"key": res.key, "attempts": res.attempts, "error": res.error})
+        if forward:
+            forward(res)
+
+    return on_result

@@ -1,0 +1,172 @@
+"""`workbench audit ...`: verify, checkpoint, search, tail, export and archive the audit log."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import click
+
+from workbench.cli.context import CliState, pass_state
+from workbench.cli.output import echo_json
+from workbench.errors import BadInputError, ExitCode
+
+
+@click.group()
+def audit() -> None:
+    """The tamper-evident audit log: verify it, search it, export and archive it."""
+
+
+def _open(state: CliState):
+    from workbench.audit import AuditLog
+
+    ws = state.workspace()
+    return ws, AuditLog(ws.audit_path, ws.root)
+
+
+@audit.command()
+@click.option("--checkpoint", "checkpoint_file", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="Also prove the log still extends this checkpoint (from `workbench audit checkpoint`).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_state
+def verify(state: CliState, checkpoint_file: Path | None, as_json: bool) -> None:
+    """Re-walk the hash chain (archives included); exit 1 at the first edited, deleted, inserted or reordered event."""
+    from workbench.audit.checkpoint import check_checkpoint, parse_checkpoint
+
+    ws, log = _open(state)
+    with log:
+        result = log.verify_chain()
+        check = None
+        if checkpoint_file is not None:
+            check = check_checkpoint(log, parse_checkpoint(checkpoint_file.read_text(encoding="utf-8")))
+    ok = result.ok and (check is None or check.ok)
+    if as_json:
+        echo_json({**result.as_dict(), "ok": ok, "checkpoint": None if check is None else check.__dict__})
+    else:
+        click.echo(("OK: " if result.ok else "BROKEN: ") + result.summary)
+        if check is not None:
+            click.echo(("OK: " if check.ok else "BROKEN: ") + check.message)
+    if not ok:
+        raise SystemExit(int(ExitCode.RUN_FAILED))
+
+
+@audit.command()
+@click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False),
+              help="Write the checkpoint to this file (keep it outside the workspace).")
+@pass_state
+def checkpoint(state: CliState, output: Path | None) -> None:
+    """Print the log's head (size + hash) as a checkpoint to store elsewhere."""
+    from workbench.audit.checkpoint import current_checkpoint
+
+    _, log = _open(state)
+    with log:
+        text = current_checkpoint(log).text()
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"Checkpoint written to {output}.", err=True)
+
+
+def _filters(since: str | None, until: str | None) -> tuple[str | None, str | None]:
+    from workbench.audit.search import parse_time
+
+    return (parse_time(since) if since else None, parse_time(until, end=True) if until else None)
+
+
+def _print_events(events, as_json: bool) -> None:
+    if as_json:
+        echo_json([e.as_dict() for e in events])
+        return
+    for e in events:
+        click.echo(f"#{e.seq:<7} {e.ts[:19]}  {e.actor:<12} {e.kind:<20} {e.subject or '':<20} "
+                   f"{e.run_id or '':<22} {e.outcome or ''}")
+
+
+@audit.command()
+@click.argument("query", required=False)
+@click.option("--actor", help="Only events by this actor.")
+@click.option("--kind", help="Only events of this kind (`run` also matches run.started, run.finished…).")
+@click.option("--since", help="From this ISO date/time (UTC).")
+@click.option("--until", help="Before this ISO date/time (a bare date includes that day).")
+@click.option("--run", "run_id", help="Only events of this run (id or prefix).")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 100_000))
+@click.option("--rank", is_flag=True, help="Order by relevance (bm25) instead of newest first.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_state
+def search(state: CliState, query: str | None, actor: str | None, kind: str | None, since: str | None,
+           until: str | None, run_id: str | None, limit: int, rank: bool, as_json: bool) -> None:
+    """Full-text search (SQLite FTS5) over event kinds, subjects, actors, runs, outcomes and parameters."""
+    since, until = _filters(since, until)
+    _, log = _open(state)
+    with log:
+        events = log.search(query, actor=actor, kind=kind, since=since, until=until, run_id=run_id, limit=limit, rank=rank)
+    if not events and not as_json:
+        click.echo("No matching events.", err=True)
+        return
+    _print_events(events, as_json)
+
+
+@audit.command()
+@click.option("-n", "count", default=20, show_default=True, type=click.IntRange(1), help="Events to show.")
+@click.option("--follow", "-f", is_flag=True, help="Keep printing new events as they are appended (Ctrl-C to stop).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@pass_state
+def tail(state: CliState, count: int, follow: bool, as_json: bool) -> None:
+    """Show the newest events; with -f, follow the log live."""
+    import json
+
+    def show(events) -> None:
+        for e in events:
+            if as_json:
+                click.echo(json.dumps(e.as_dict(), default=str))
+            else:
+                _print_events([e], False)
+
+    _, log = _open(state)
+    with log:
+        events = list(reversed(log.search(limit=count)))
+        show(events)
+        last = events[-1].seq if events else 0
+        while follow:
+            time.sleep(0.5)
+            new = list(reversed(log.search(after_seq=last, limit=10_000)))
+            show(new)
+            if new:
+                last = new[-1].seq
+
+
+@audit.command()
+@click.argument("out", type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "parquet", "csv"]), default="jsonl", show_default=True)
+@click.option("--since", help="From this ISO date/time (UTC).")
+@click.option("--until", help="Before this ISO date/time (a bare date includes that day).")
+@pass_state
+def export(state: CliState, out: Path, fmt: str, since: str | None, until: str | None) -> None:
+    """Write an e-discovery bundle to folder OUT: events, verify result, checkpoint and a SHA-256 manifest."""
+    from workbench.audit.export import export_bundle
+
+    since, until = _filters(since, until)
+    ws, log = _open(state)
+    with log:
+        manifest = export_bundle(log, out, fmt, actor=ws.actor, since=since, until=until)
+    chain = "chain verified" if manifest["chain_ok"] else "CHAIN BROKEN (see verify.json)"
+    click.echo(f"Exported {manifest['events']:,} events to {out} ({fmt}; {chain}; head #{manifest['head_seq']}).")
+
+
+@audit.command()
+@click.option("--before", help="Archive events older than this ISO date/time (UTC).")
+@click.option("--keep", type=click.IntRange(1), help="Archive all but the newest KEEP events.")
+@pass_state
+def archive(state: CliState, before: str | None, keep: int | None) -> None:
+    """Move old events into a read-only archive file under audit-archive/; the chain stays verifiable."""
+    from workbench.audit.archive import archive_events
+    from workbench.audit.search import parse_time
+
+    if before is not None and keep is not None:
+        raise BadInputError("Use either --before or --keep, not both.")
+    ws, log = _open(state)
+    with log:
+        result = archive_events(log, actor=ws.actor, before=parse_time(before) if before else None, keep=keep)
+    click.echo(f"Archived events #{result.seq_from}–#{result.seq_to} ({result.count:,}) to {result.path} "
+               f"(sha256 {result.sha256[:16]}).")

@@ -1,0 +1,179 @@
+"""`workbench governance report`: one row per registered model, plus workspace-wide checks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from workbench.errors import ExitCode, LakeError, WorkbenchError
+from workbench.registry.policy import Policy, load_policy
+from workbench.registry.store import RegistryStore
+from workbench.workspace import Workspace
+
+IN_FLIGHT_STATES = ("queued", "starting", "running")
+
+
+class PolicyViolation(WorkbenchError):
+    """The governance report found at least one violation (exit 1, so CI fails)."""
+
+    title = "Governance policy violated"
+    exit_code = ExitCode.RUN_FAILED
+
+
+@dataclass
+class ModelStatus:
+    model: str
+    versions: int
+    champion_version: int | None = None
+    trained_at: str | None = None
+    days_since_training: float | None = None
+    data_source: str | None = None
+    trained_data_version: int | None = None
+    current_data_version: int | None = None
+    stale_data: bool | None = None
+    data_changed_at: str | None = None
+    evaluated_on_current_data: bool | None = None
+    last_evaluation_at: str | None = None
+    days_since_evaluation: float | None = None
+    last_evaluation: dict[str, Any] | None = None
+    promoted_at: str | None = None
+    days_since_promotion: float | None = None
+    promoted_by: str | None = None
+    approved_by: list[str] = field(default_factory=list)
+    aliases: dict[str, int] = field(default_factory=dict)
+    open_requests: int = 0
+    violations: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class GovernanceReport:
+    generated_at: str
+    policy: dict[str, Any]
+    models: list[ModelStatus]
+    runs_in_flight: int
+    audit_verified: bool
+    audit_summary: str
+    violations: list[str] = field(default_factory=list)  # workspace-wide
+
+    @property
+    def all_violations(self) -> list[str]:
+        return self.violations + [f"{m.model}: {v}" for m in self.models for v in m.violations]
+
+    @property
+    def ok(self) -> bool:
+        return not self.all_violations
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"generated_at": self.generated_at, "ok": self.ok, "policy": self.policy,
+                "runs_in_flight": self.runs_in_flight, "audit_verified": self.audit_verified,
+                "audit_summary": self.audit_summary, "violations": self.all_violations,
+                "models": [m.as_dict() for m in self.models]}
+
+
+def parse_ts(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def _days(since: str | None, now: datetime) -> float | None:
+    at = parse_ts(since)
+    return None if at is None else round((now - at).total_seconds() / 86400, 2)
+
+
+def _current_data(lake: Any, version: dict[str, Any]) -> tuple[str | None, int | None, str | None]:
+    """(current fingerprint, current version, when it changed) of the data a version trained on."""
+    from workbench.lake.catalog import latest_version
+    from workbench.lake.engine import LAKE_ALIAS
+    from workbench.lake.fingerprint import fingerprint_relation
+    from workbench.lake.query import check_read_only
+
+    if version["data_table"]:
+        latest = latest_version(lake, version["data_table"])
+        return (latest.fingerprint, latest.version, latest.created_at) if latest else (None, None, None)
+    cur = lake.cursor()
+    fingerprint, _ = fingerprint_relation(cur, f"({check_read_only(version['data_query'])})")
+    snapshot, at = cur.execute(
+        f"SELECT snapshot_id, strftime(snapshot_time, '%Y-%m-%dT%H:%M:%SZ') FROM ducklake_snapshots('{LAKE_ALIAS}') "
+        "ORDER BY snapshot_id DESC LIMIT 1").fetchone()
+    return fingerprint, int(snapshot), at
+
+
+def _model_status(store: RegistryStore, lake: Any, model: str, policy: Policy, now: datetime) -> ModelStatus:
+    versions = store.versions(model)
+    held = store.aliases(model)
+    status = ModelStatus(model=model, versions=len(versions), aliases={a: e["version"] for a, e in held.items()},
+                         open_requests=len(store.requests(model=model, state="open")))
+    champion = held.get("champion")
+    if champion is None:
+        status.notes.append("no champion")
+        return status
+    v = store.get_version(model, champion["version"])
+    assert v is not None
+    status.champion_version = v["version"]
+    status.trained_at = v["trained_at"] or v["registered_at"]
+    status.days_since_training = _days(status.trained_at, now)
+    status.data_source, status.trained_data_version = v["data_source"], v["data_version"]
+    status.promoted_at, status.promoted_by = champion["set_at"], champion["set_by"]
+    status.days_since_promotion = _days(champion["set_at"], now)
+    status.approved_by = champion["approved_by"] or []
+    evaluations = store.evaluations(model)
+    if evaluations:
+        last = evaluations[0]
+        status.last_evaluation_at = last["evaluated_at"]
+        status.days_since_evaluation = _days(last["evaluated_at"], now)
+        status.last_evaluation = {"data_source": last["data_source"], "metric": last["metric"],
+                                  "champion_version": last["champion_version"], "best_version": last["best_version"],
+                                  "results": last["results"]}
+    try:
+        fingerprint, current_version, changed_at = _current_data(lake, v)
+    except LakeError as exc:
+        fingerprint, current_version, changed_at = None, None, None
+        status.notes.append(f"training data unreadable: {exc.message}")
+    status.current_data_version = current_version
+    if fingerprint is not None:
+        status.stale_data = fingerprint != v["fingerprint"]
+        status.evaluated_on_current_data = any(e["fingerprint"] == fingerprint for e in evaluations)
+        if status.stale_data:
+            status.data_changed_at = changed_at
+    # -- policy ------------------------------------------------------------------------------------
+    if status.days_since_training is not None and status.days_since_training > policy.max_champion_age_days:
+        status.violations.append(f"champion v{v['version']} was trained {status.days_since_training:g} days ago "
+                                 f"(policy: at most {policy.max_champion_age_days:g})")
+    since_compared = status.days_since_evaluation if evaluations else status.days_since_promotion
+    if since_compared is not None and since_compared > policy.max_days_since_evaluation:
+        what = "last evaluated against its challengers" if evaluations else "promoted and never evaluated"
+        status.violations.append(f"champion v{v['version']} was {what} {since_compared:g} days ago "
+                                 f"(policy: every {policy.max_days_since_evaluation:g} days)")
+    if status.stale_data and not status.evaluated_on_current_data:
+        changed_days = _days(status.data_changed_at, now) or 0.0
+        if changed_days >= policy.stale_data_grace_days:
+            status.violations.append(
+                f"its training data {v['data_table'] or 'query'} changed (v{v['data_version']} → v{current_version}) "
+                f"and champion v{v['version']} has not been re-evaluated on it"
+            )
+    return status
+
+
+def governance_report(workspace: Workspace, policy: Policy | None = None, now: datetime | None = None) -> GovernanceReport:
+    from workbench.audit import AuditLog
+    from workbench.lake.engine import open_lake
+
+    policy = policy or load_policy(workspace)
+    now = now or datetime.now(timezone.utc)
+    with AuditLog(workspace.audit_path, workspace.root) as log:
+        verified, summary = log.verify()
+        in_flight = sum(1 for r in log.list_runs(limit=10_000) if r.get("state") in IN_FLIGHT_STATES)
+    with RegistryStore.open(workspace) as store, open_lake(workspace) as lake:
+        models = [_model_status(store, lake, name, policy, now) for name in store.model_names()]
+    report = GovernanceReport(generated_at=now.isoformat().replace("+00:00", "Z"), policy=policy.as_dict(),
+                              models=models, runs_in_flight=in_flight, audit_verified=verified, audit_summary=summary)
+    if policy.require_audit_verified and not verified:
+        report.violations.append(f"the audit log does not verify: {summary}")
+    return report

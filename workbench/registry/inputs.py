@@ -1,0 +1,62 @@
+"""Rows to score or evaluate: read from the lake, then checked against the columns a model needs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from workbench.errors import BadInputError
+
+_COMPATIBLE = {"numeric": {"numeric", "boolean"}, "boolean": {"boolean", "numeric"}, "text": {"text"}}
+
+
+def column_kind(dtype: Any) -> str:
+    """Coarse kind of a polars dtype: what the pipelines can take in place of what they were trained on."""
+    import polars as pl
+
+    if dtype == pl.Boolean:
+        return "boolean"
+    if dtype.is_numeric():
+        return "numeric"
+    if dtype in (pl.String, pl.Categorical) or isinstance(dtype, pl.Enum):
+        return "text"
+    if dtype.is_temporal():
+        return "temporal"
+    return "other"
+
+
+def feature_schema(schema: dict[str, Any], target: str) -> list[list[str]]:
+    """[[column, dtype, kind], ...] for every column but the target."""
+    return [[name, str(dtype), column_kind(dtype)] for name, dtype in schema.items() if name != target]
+
+
+def check_columns(schema: dict[str, Any], features: list[list[str]], source: str, also: tuple[str, ...] = ()) -> None:
+    """Raise one error naming every missing or mistyped column; nothing is scored or written before this."""
+    missing = [name for name, *_ in features if name not in schema] + [c for c in also if c not in schema]
+    mistyped = []
+    for name, dtype, kind in features:
+        if name in schema:
+            got = column_kind(schema[name])
+            if got not in _COMPATIBLE.get(kind, {kind}):
+                mistyped.append(f"{name} is {schema[name]} but the model was trained on {dtype}")
+    problems = []
+    if missing:
+        problems.append(f"missing column(s) {', '.join(missing)}")
+    if mistyped:
+        problems.append("mistyped column(s): " + "; ".join(mistyped))
+    if problems:
+        raise BadInputError(f"{source} does not fit the model: " + " and ".join(problems) + ".")
+
+
+def read_rows(workspace: Any, table: str | None, query: str | None) -> Any:
+    """The latest version of `table`, or the result of a read-only `query`, as `LoadedData`."""
+    from workbench.lake.engine import open_lake
+    from workbench.pipeline.data import load_data
+    from workbench.pipeline.spec import DataSource
+
+    if (table is None) == (query is None):
+        raise BadInputError("Name the rows with exactly one of --table or --query.")
+    with open_lake(workspace) as lake:
+        data = load_data(lake, DataSource(table=table, query=query))
+    if data.row_count == 0 or data.frame.height == 0:
+        raise BadInputError(f"{data.source} has no rows.")
+    return data

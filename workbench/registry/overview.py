@@ -1,0 +1,41 @@
+"""What the Models screen shows, read in one go: versions with aliases, open requests, registrable runs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from workbench.registry.store import RegistryStore
+from workbench.workspace import Workspace
+
+
+@dataclass
+class RegistryOverview:
+    versions: list[dict[str, Any]] = field(default_factory=list)  # each with an "aliases" list
+    open_requests: list[dict[str, Any]] = field(default_factory=list)  # each with its "decisions"
+    registrable_runs: list[dict[str, Any]] = field(default_factory=list)  # succeeded, not yet registered
+    alias_history: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # model -> events
+
+
+def registry_overview(workspace: Workspace, run_limit: int = 200) -> RegistryOverview:
+    from workbench.audit import AuditLog
+
+    out = RegistryOverview()
+    registered_runs: set[str] = set()
+    with RegistryStore.open(workspace) as store:
+        for model in store.model_names():
+            held: dict[int, list[str]] = {}
+            for alias, event in store.aliases(model).items():
+                held.setdefault(event["version"], []).append(alias)
+            for v in reversed(store.versions(model)):
+                v["aliases"] = sorted(held.get(v["version"], []))
+                out.versions.append(v)
+                registered_runs.add(v["run_id"])
+            out.alias_history[model] = store.alias_history(model)
+        for r in store.requests(state="open"):
+            r["decisions"] = store.decisions(r["id"])
+            out.open_requests.append(r)
+    with AuditLog(workspace.audit_path, workspace.root) as log:
+        out.registrable_runs = [r for r in log.list_runs(limit=run_limit)
+                                if r.get("state") == "succeeded" and r["run_id"] not in registered_runs]
+    return out

@@ -1,0 +1,173 @@
+"""Aliases and promotion: unprotected aliases move directly; protected ones (e.g. `champion`) only move
+when a promotion request, carrying evidence, is approved by enough people other than the requester."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from workbench.audit.log import utc_now
+from workbench.errors import BadInputError
+from workbench.registry.evidence import compute_evidence
+from workbench.registry.policy import Policy, load_policy
+from workbench.registry.refs import ModelRef, check_alias, resolve_ref
+from workbench.registry.store import RegistryStore
+from workbench.registry.trail import record_event
+from workbench.workspace import Workspace
+
+
+class PolicyError(BadInputError):
+    """The governance policy does not allow this actor to do this."""
+
+    title = "Not allowed by policy"
+
+
+def _require_reason(reason: str | None, what: str) -> str:
+    if not reason or not reason.strip():
+        raise BadInputError(f"Give a reason for {what} (--reason TEXT).")
+    return reason.strip()
+
+
+def _move_alias(workspace: Workspace, store: RegistryStore, model: str, alias: str, version: int | None, reason: str,
+                request_id: int | None = None, approved_by: list[str] | None = None) -> dict[str, Any]:
+    """Append an alias event and its audit event (the caller holds the write transaction)."""
+    held = store.alias_at(model, alias)
+    previous = held["version"] if held else None
+    event = {"model": model, "alias": alias, "version": version, "previous_version": previous, "set_at": utc_now(),
+             "set_by": workspace.actor, "reason": reason, "request_id": request_id, "approved_by": approved_by}
+    store.insert("alias_events", event)
+    record_event(workspace, "model.alias_set", f"{model}@{alias}",
+                 {k: v for k, v in event.items() if k not in ("set_at", "set_by")})
+    return event
+
+
+def set_alias(workspace: Workspace, ref: ModelRef, alias: str, reason: str | None,
+              policy: Policy | None = None) -> dict[str, Any]:
+    """Point an unprotected alias at a version (or remove it when `ref` has no version and no alias)."""
+    policy = policy or load_policy(workspace)
+    alias = check_alias(alias)
+    reason = _require_reason(reason, f"setting alias {alias!r}")
+    if alias in policy.protected_aliases:
+        raise PolicyError(f"Alias {alias!r} is protected; request it with "
+                          f"`workbench models promote {ref.model}:VERSION --to {alias} --reason ...`.")
+    with RegistryStore.open(workspace) as store:
+        version = resolve_ref(store, ref)["version"] if (ref.version or ref.alias) else None
+        if version is None and store.alias_at(ref.model, alias) is None:
+            raise BadInputError(f"Model {ref.model!r} has no alias {alias!r} to remove.")
+        with store.transaction():
+            return _move_alias(workspace, store, ref.model, alias, version, reason)
+
+
+def request_promotion(workspace: Workspace, ref: ModelRef, alias: str, reason: str | None) -> dict[str, Any]:
+    """Open a request to move `alias` to the version `ref` names, with evidence against the current holder."""
+    alias = check_alias(alias)
+    reason = _require_reason(reason, "the promotion")
+    with RegistryStore.open(workspace) as store:
+        candidate = resolve_ref(store, ref)
+        model, version = candidate["model"], candidate["version"]
+        held = store.alias_at(model, alias)
+        current_version = held["version"] if held else None
+        if current_version == version:
+            raise BadInputError(f"{model}:{version} already holds alias {alias!r}.")
+        for r in store.requests(model=model, state="open"):
+            if r["version"] == version and r["alias"] == alias:
+                raise BadInputError(f"Request {r['id']} to make {model}:{version} {alias} is already open.")
+        current = store.get_version(model, current_version) if current_version is not None else None
+        evidence = compute_evidence(workspace, candidate, current)  # slow part: outside the write lock
+        with store.transaction():
+            now_held = store.alias_at(model, alias)
+            if (now_held["version"] if now_held else None) != current_version:
+                raise BadInputError(f"Alias {alias!r} of {model!r} moved while the evidence was computed; try again.")
+            row = {"model": model, "version": version, "alias": alias, "reason": reason,
+                   "requested_by": workspace.actor, "requested_at": utc_now(), "current_version": current_version,
+                   "evidence": evidence, "state": "open"}
+            row["id"] = store.insert("promotion_requests", row)
+            record_event(workspace, "model.promotion_requested", f"{model}:{version}", {
+                "request": row["id"], "model": model, "version": version, "alias": alias, "reason": reason,
+                "current_version": current_version, "verdict": evidence["verdict"], "metric": evidence["metric"],
+                "comparisons": evidence["comparisons"],
+            }, run_id=candidate["run_id"])
+        return store.get_request(row["id"]) or row
+
+
+def _open_request(store: RegistryStore, request_id: int) -> dict[str, Any]:
+    request = store.get_request(request_id)
+    if request is None:
+        raise BadInputError(f"No promotion request {request_id} (see `workbench models requests`).")
+    if request["state"] != "open":
+        raise BadInputError(f"Request {request_id} is already {request['state']}.")
+    return request
+
+
+def _check_decider(workspace: Workspace, policy: Policy, request: dict[str, Any], store: RegistryStore, verb: str) -> str:
+    actor = workspace.actor
+    if actor == request["requested_by"]:
+        raise PolicyError(f"{actor} requested promotion {request['id']} and cannot {verb} it (four-eyes rule); "
+                          "another approver must decide.")
+    if policy.approvers and actor not in policy.approvers:
+        raise PolicyError(f"{actor} is not an approver (workbench.toml [governance] approvers: "
+                          f"{', '.join(policy.approvers)}).")
+    if any(d["actor"] == actor for d in store.decisions(request["id"])):
+        raise PolicyError(f"{actor} has already decided on request {request['id']}.")
+    return actor
+
+
+def approve_request(workspace: Workspace, request_id: int, reason: str | None = None,
+                    policy: Policy | None = None) -> dict[str, Any]:
+    """Record an approval; with enough approvals the alias moves in the same transaction."""
+    policy = policy or load_policy(workspace)
+    with RegistryStore.open(workspace) as store:
+        with store.transaction():
+            request = _open_request(store, request_id)
+            actor = _check_decider(workspace, policy, request, store, "approve")
+            held = store.alias_at(request["model"], request["alias"])
+            if (held["version"] if held else None) != request["current_version"]:
+                raise BadInputError(
+                    f"Alias {request['alias']!r} of {request['model']!r} has moved since request {request_id} was "
+                    "opened, so its evidence is out of date; withdraw it and open a new request."
+                )
+            now = utc_now()
+            store.insert("decisions", {"request_id": request_id, "actor": actor, "decision": "approve",
+                                       "reason": (reason or "").strip() or None, "decided_at": now})
+            approvers = [d["actor"] for d in store.decisions(request_id) if d["decision"] == "approve"]
+            record_event(workspace, "model.approved", f"{request['model']}:{request['version']}", {
+                "request": request_id, "alias": request["alias"], "reason": reason, "approvals": len(approvers),
+                "required": policy.required_approvals, "requested_by": request["requested_by"],
+            })
+            if len(approvers) >= policy.required_approvals:
+                _move_alias(workspace, store, request["model"], request["alias"], request["version"],
+                            f"request {request_id}: {request['reason']}", request_id=request_id, approved_by=approvers)
+                store.close_request(request_id, "approved", now)
+        return store.get_request(request_id) or request
+
+
+def reject_request(workspace: Workspace, request_id: int, reason: str | None, policy: Policy | None = None) -> dict[str, Any]:
+    """Reject a request: it closes and nothing else changes."""
+    policy = policy or load_policy(workspace)
+    reason = _require_reason(reason, "the rejection")
+    with RegistryStore.open(workspace) as store:
+        with store.transaction():
+            request = _open_request(store, request_id)
+            actor = _check_decider(workspace, policy, request, store, "reject")
+            now = utc_now()
+            store.insert("decisions", {"request_id": request_id, "actor": actor, "decision": "reject",
+                                       "reason": reason, "decided_at": now})
+            store.close_request(request_id, "rejected", now)
+            record_event(workspace, "model.rejected", f"{request['model']}:{request['version']}", {
+                "request": request_id, "alias": request["alias"], "reason": reason,
+                "requested_by": request["requested_by"],
+            })
+        return store.get_request(request_id) or request
+
+
+def withdraw_request(workspace: Workspace, request_id: int, reason: str | None = None) -> dict[str, Any]:
+    """The requester takes back an open request."""
+    with RegistryStore.open(workspace) as store:
+        with store.transaction():
+            request = _open_request(store, request_id)
+            if workspace.actor != request["requested_by"]:
+                raise PolicyError(f"Only {request['requested_by']}, who opened request {request_id}, can withdraw it; "
+                                  "others reject it.")
+            store.close_request(request_id, "withdrawn", utc_now())
+            record_event(workspace, "model.promotion_withdrawn", f"{request['model']}:{request['version']}",
+                         {"request": request_id, "alias": request["alias"], "reason": reason})
+        return store.get_request(request_id) or request

@@ -1,0 +1,55 @@
+"""Score a fitted pipeline on labelled rows with one named metric (the same definitions as the trainer)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+HIGHER_IS_BETTER = {"accuracy": True, "f1": True, "roc_auc": True, "r2": True, "log_loss": False, "rmse": False, "mae": False}
+
+
+def labels(frame: Any, target: str, task: str) -> Any:
+    """The target as the numpy array the trainer fitted on (strings for text classes)."""
+    y = frame[target].to_numpy()
+    if task != "regression" and y.dtype == object:
+        y = y.astype(str)
+    return y
+
+
+def score_metric(estimator: Any, frame: Any, target: str, task: str, metric: str) -> float:
+    """`metric` of `estimator` on `frame` (raw rows including `target`; rows without a target are skipped)."""
+    import numpy as np
+    import polars as pl
+    from sklearn import metrics as m
+
+    frame = frame.filter(pl.col(target).is_not_null())
+    y = labels(frame, target, task)
+    X = frame.drop(target)
+    if task == "regression":
+        pred = estimator.predict(X)
+        if metric == "rmse":
+            return float(np.sqrt(m.mean_squared_error(y, pred)))
+        if metric == "mae":
+            return float(m.mean_absolute_error(y, pred))
+        return float(m.r2_score(y, pred))
+    proba = estimator.predict_proba(X)
+    classes = estimator.classes_
+    if metric == "log_loss":
+        return float(m.log_loss(y, proba, labels=classes))
+    if metric == "roc_auc":
+        if task == "binary":
+            return float(m.roc_auc_score(y == classes[-1], proba[:, 1]))
+        return float(m.roc_auc_score(y, proba, multi_class="ovr", labels=classes))
+    pred = classes[np.argmax(proba, axis=1)]
+    if metric == "accuracy":
+        return float(m.accuracy_score(y, pred))
+    if task == "binary":
+        return float(m.f1_score(y, pred, average="binary", pos_label=classes[-1]))
+    return float(m.f1_score(y, pred, average="macro"))
+
+
+def better(metric: str, a: float | None, b: float | None, tolerance: float = 1e-12) -> int:
+    """1 if score `a` beats `b` under `metric`, -1 if `b` beats `a`, 0 for a tie or a missing score."""
+    if a is None or b is None or abs(a - b) <= tolerance:
+        return 0
+    higher = HIGHER_IS_BETTER.get(metric, True)
+    return 1 if (a > b) == higher else -1

@@ -1,0 +1,103 @@
+"""Re-execute a finished run from its record alone and say whether its metrics match, and if not, what changed.
+
+Inputs compared: the data (table version and content fingerprint), the spec (incl. seed), library
+versions and the workspace's git commit, all as recorded with the original run. Metrics match
+`exactly`, `within` a relative tolerance (for learners that are not bit-for-bit deterministic, e.g.
+multithreaded LightGBM), or not at all.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable
+
+from workbench.audit import AuditLog
+from workbench.errors import BadInputError
+from workbench.workspace import Workspace
+
+DEFAULT_TOLERANCE = 1e-9
+_NOT_METRICS = ("model", "fit_time_s", "predict_ms_per_1k")
+
+
+@dataclass
+class ReproduceReport:
+    original: str
+    reproduction: str
+    verdict: str  # exact | within | mismatch
+    tolerance: float
+    max_rel_diff: float
+    differences: list[dict[str, Any]] = field(default_factory=list)
+    changed_inputs: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def matches(self) -> bool:
+        return self.verdict != "mismatch"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**self.__dict__, "matches": self.matches}
+
+
+def reproduce_run(ws: Workspace, run_id: str, *, tolerance: float = DEFAULT_TOLERANCE,
+                  progress: Callable[[str, dict[str, Any]], None] | None = None) -> ReproduceReport:
+    from workbench.runs.batch import _library_versions
+    from workbench.runs.engine import run_foreground, spec_from_dict
+    from workbench.audit.context import git_state
+
+    with AuditLog(ws.audit_path, ws.root) as log:
+        run = log.get_run(run_id)
+        if run is None:
+            raise BadInputError(f"No run {run_id!r} in the audit log (see `workbench runs list`).")
+        if run["state"] != "succeeded":
+            raise BadInputError(f"Run {run['run_id']} is {run['state']}; only succeeded runs can be reproduced.")
+        started = log.events(kind="run.started", run_id=run["run_id"], limit=1)
+    recorded = json.loads(run["spec"])
+    if "***" in json.dumps({k: v for k, v in recorded.items() if k not in ("source_path", "description")}):
+        raise BadInputError(f"Run {run['run_id']}'s recorded spec had secrets redacted; re-run its spec file instead.")
+    spec = spec_from_dict(recorded)
+    if spec.data.table is not None and run.get("data_version") is not None:
+        spec = replace(spec, data=replace(spec.data, version=run["data_version"]))
+
+    changed: list[dict[str, Any]] = []
+    libs_then = started[0].params.get("libraries", {}) if started else {}
+    libs_now = _library_versions()
+    for pkg in sorted(set(libs_then) | set(libs_now)):
+        if libs_then.get(pkg) != libs_now.get(pkg):
+            changed.append({"input": f"library {pkg}", "then": libs_then.get(pkg), "now": libs_now.get(pkg)})
+    commit_now, _ = git_state(ws.root)
+    commit_then = started[0].git_commit if started else None
+    if commit_then != commit_now:
+        changed.append({"input": "workspace git commit", "then": commit_then, "now": commit_now})
+
+    result = run_foreground(ws, spec, progress=progress, reproduces=run["run_id"])
+    if result.fingerprint != run["fingerprint"]:
+        changed.insert(0, {"input": "data fingerprint", "then": run["fingerprint"], "now": result.fingerprint})
+    if spec.data.table is None and result.data_version != run.get("data_version"):
+        changed.insert(0, {"input": "lake snapshot", "then": run.get("data_version"), "now": result.data_version})
+
+    then = {r["model"]: r for r in json.loads(run["leaderboard"] or "[]")}
+    now = {r["model"]: r for r in result.leaderboard}
+    differences, worst, exact = [], 0.0, True
+    for model in sorted(set(then) | set(now)):
+        if model not in then or model not in now:
+            differences.append({"model": model, "metric": None, "then": model in then, "now": model in now})
+            worst = math.inf
+            continue
+        for metric in sorted(k for k in then[model] if k not in _NOT_METRICS):
+            a, b = then[model][metric], now[model].get(metric)
+            if a == b:
+                continue
+            exact = False
+            rel = abs(a - b) / max(abs(a), 1e-12) if isinstance(a, (int, float)) and isinstance(b, (int, float)) else math.inf
+            worst = max(worst, rel)
+            if rel > tolerance:
+                differences.append({"model": model, "metric": metric, "then": a, "now": b, "rel_diff": rel})
+    verdict = "exact" if exact and not differences else ("within" if not differences else "mismatch")
+    report = ReproduceReport(run["run_id"], result.run_id, verdict, tolerance, worst, differences, changed)
+    with AuditLog(ws.audit_path, ws.root) as log:
+        log.record("run.reproduced", actor=ws.actor, run_id=run["run_id"], subject=run["name"], outcome=verdict,
+                   data_version=result.data_version, fingerprint=result.fingerprint,
+                   params={"reproduction": result.run_id, "tolerance": tolerance, "max_rel_diff": worst,
+                           "differences": differences, "changed_inputs": changed})
+    return report

@@ -1,0 +1,77 @@
+"""Governance view: the governance report per model, with its violations, refreshed on demand."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.message import Message
+from textual.widget import Widget
+from textual.widgets import DataTable, Static
+
+from workbench.tui.errors import error_text
+from workbench.workspace import Workspace
+
+
+def _days(value: float | None) -> str:
+    return "" if value is None else f"{value:g}"
+
+
+class GovernanceView(Widget):
+    class ReportLoaded(Message):
+        def __init__(self, report: Any = None, error: str | None = None) -> None:
+            super().__init__()
+            self.report = report
+            self.error = error
+
+    def __init__(self, workspace: Workspace, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.workspace = workspace
+
+    def compose(self) -> ComposeResult:
+        yield Static("Loading the governance report…", id="governance-status")
+        table = DataTable(id="governance-table", cursor_type="row", zebra_stripes=True)
+        table.border_title = "Governance (per model)"
+        yield table
+        yield Static("", id="governance-violations")
+
+    def on_mount(self) -> None:
+        self.query_one("#governance-table", DataTable).add_columns(
+            "model", "champion", "trained (days)", "stale data", "evaluated (days)", "last result",
+            "promoted (days)", "approved by", "open requests")
+
+    def focus_main(self) -> None:
+        self.query_one("#governance-table", DataTable).focus()
+
+    @work(thread=True, exclusive=True, group="governance")
+    def load(self) -> None:
+        from workbench.governance.report import governance_report
+
+        try:
+            self.post_message(self.ReportLoaded(governance_report(self.workspace)))
+        except Exception as exc:  # the TUI reports, never crashes
+            self.post_message(self.ReportLoaded(error=error_text(exc)))
+
+    @on(ReportLoaded)
+    def _show(self, message: ReportLoaded) -> None:
+        status = self.query_one("#governance-status", Static)
+        if message.error:
+            status.update(f"[b red]Error:[/] {message.error}")
+            return
+        report = message.report
+        audit = "[green]audit log verified[/]" if report.audit_verified else "[b red]audit log BROKEN[/]"
+        verdict = "[green]✔ no policy violations[/]" if report.ok else f"[b red]✘ {len(report.all_violations)} violation(s)[/]"
+        status.update(f"{verdict} · runs in flight: {report.runs_in_flight} · {audit} ({report.audit_summary})")
+        table = self.query_one("#governance-table", DataTable)
+        table.clear()
+        for m in report.models:
+            last = m.last_evaluation
+            result = "never" if not last else ("champion best" if last["best_version"] == last["champion_version"]
+                                               else f"v{last['best_version']} beat champion")
+            table.add_row(m.model, f"v{m.champion_version}" if m.champion_version else "none",
+                          _days(m.days_since_training), {True: "[b red]yes[/]", False: "no", None: ""}[m.stale_data],
+                          _days(m.days_since_evaluation), result, _days(m.days_since_promotion),
+                          ", ".join(m.approved_by), str(m.open_requests))
+        self.query_one("#governance-violations", Static).update(
+            "\n".join(f"[red]VIOLATION[/] {v}" for v in report.all_violations) or "")

@@ -1,0 +1,219 @@
+"""Plugins tab: installed back-ends and their status; the selected one's options as a form, and a check.
+
+Listing imports each plugin in a worker thread (a broken one shows as broken, with its reason); the
+form is built from the plugin's declared options, pre-filled from `workbench.toml`; `c` starts the
+back-end with the form's values and runs a tiny job on it, recording the outcome in the audit log.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.message import Message
+from textual.widget import Widget
+from textual.widgets import DataTable, Input, Label, Static, Switch
+
+from workbench.workspace import Workspace
+
+
+class BackendOptionsForm(VerticalScroll):
+    """One field per declared option of a back-end (reusable, e.g. by a new-run form).
+
+    `values()` returns what the user typed, as strings/bools keyed by option name; the option schema
+    converts and checks them when the back-end is opened."""
+
+    DEFAULT_CSS = """
+    BackendOptionsForm { height: auto; max-height: 16; }
+    BackendOptionsForm .option-row { height: auto; }
+    BackendOptionsForm Label { color: $text-muted; }
+    """
+
+    def __init__(self, schema: Any, configured: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.schema = schema
+        self.configured = dict(configured or {})
+
+    def compose(self) -> ComposeResult:
+        if not len(self.schema):
+            yield Label("This back-end takes no options.")
+        for opt in self.schema:
+            hint = f"  ({opt.type.__name__}; toml key {opt.name}" + (f"; env {opt.env}" if opt.env else "") + ")"
+            yield Label(f"{opt.name}{' *' if opt.required else ''} — {opt.help}{hint}")
+            if opt.secret:
+                yield Static(f"secret: read from ${opt.env} only", classes="option-row")
+            elif opt.type is bool:
+                value = self.configured.get(opt.name, opt.default)
+                yield Switch(value=bool(value), id=f"opt-{opt.name}")
+            else:
+                value = self.configured.get(opt.name)
+                yield Input(value="" if value is None else str(value),
+                            placeholder="" if opt.default is None else str(opt.default), id=f"opt-{opt.name}")
+
+    def values(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for opt in self.schema:
+            if opt.secret:
+                continue
+            if opt.type is bool:
+                switch = self.query_one(f"#opt-{opt.name}", Switch)
+                if switch.value != bool(self.configured.get(opt.name, opt.default)):
+                    out[opt.name] = switch.value
+            else:
+                text = self.query_one(f"#opt-{opt.name}", Input).value.strip()
+                if text:
+                    out[opt.name] = text
+        return out
+
+
+class PluginsPane(Widget):
+    BINDINGS = [Binding("r", "reload", "Reload"), Binding("c", "check", "Check back-end")]
+
+    class PluginsLoaded(Message):
+        def __init__(self, infos: list[Any]) -> None:
+            super().__init__()
+            self.infos = infos
+
+    class OptionsLoaded(Message):
+        def __init__(self, key: str, schema: Any, configured: dict[str, Any], error: str | None) -> None:
+            super().__init__()
+            self.key = key
+            self.schema = schema
+            self.configured = configured
+            self.error = error
+
+    class CheckFinished(Message):
+        def __init__(self, key: str, ok: bool, text: str) -> None:
+            super().__init__()
+            self.key = key
+            self.ok = ok
+            self.text = text
+
+    def __init__(self, workspace: Workspace) -> None:
+        super().__init__()
+        self.workspace = workspace
+        self.infos: dict[str, Any] = {}
+        self.selected: str | None = None
+
+    def compose(self) -> ComposeResult:
+        table = DataTable(id="plugins-table", cursor_type="row", zebra_stripes=True)
+        table.border_title = "Back-end plugins"
+        yield table
+        with Vertical(id="plugin-detail"):
+            yield Static("Loading plugins…", id="plugin-info")
+            yield Vertical(id="plugin-options")
+            yield Static("", id="check-result")
+
+    def on_mount(self) -> None:
+        self.query_one("#plugins-table", DataTable).add_columns("name", "kind", "package", "version", "status")
+        self.load_plugins()
+
+    def focus_main(self) -> None:
+        self.query_one("#plugins-table", DataTable).focus()
+
+    def refresh_data(self) -> None:
+        if not self.infos:
+            self.load_plugins()
+
+    def action_reload(self) -> None:
+        self.load_plugins()
+
+    @work(thread=True, exclusive=True, group="plugins")
+    def load_plugins(self) -> None:
+        from workbench.backends.discovery import list_plugins
+
+        self.post_message(self.PluginsLoaded(list_plugins(check=True)))
+
+    @on(PluginsLoaded)
+    def _show_plugins(self, message: PluginsLoaded) -> None:
+        table = self.query_one("#plugins-table", DataTable)
+        table.clear()
+        self.infos = {}
+        for info in message.infos:
+            key = f"{info.kind}:{info.name}:{info.package}"
+            self.infos[key] = info
+            status = "[green]ok[/]" if info.status == "ok" else ("[b red]broken[/]" if info.status == "broken" else info.status)
+            table.add_row(info.name, info.kind, info.package or "", info.version or "", status, key=key)
+        broken = sum(i.status == "broken" for i in message.infos)
+        self.query_one("#plugin-info", Static).update(
+            f"{len(message.infos)} back-ends installed" + (f", [b red]{broken} broken[/]" if broken else "")
+            + ". Select one to see its options; press c to check it.")
+
+    @on(DataTable.RowHighlighted, "#plugins-table")
+    def _select(self, event: DataTable.RowHighlighted) -> None:
+        key = event.row_key.value if event.row_key else None
+        if key is None or key not in self.infos:
+            return
+        self.selected = key
+        info = self.infos[key]
+        self.query_one("#check-result", Static).update("")
+        if info.status == "broken":
+            self.query_one("#plugin-info", Static).update(f"[b]{info.kind} back-end {info.name}[/] ({info.package}) "
+                                                         f"is [b red]broken[/]: {info.error}")
+            self.query_one("#plugin-options", Vertical).remove_children()
+            return
+        self.query_one("#plugin-info", Static).update(f"[b]{info.kind} back-end {info.name}[/] — {info.package} {info.version}")
+        self.load_options(key)
+
+    @work(thread=True, exclusive=True, group="plugin-options")
+    def load_options(self, key: str) -> None:
+        from workbench.backends.discovery import GROUPS, backend_options
+        from workbench.backends.session import configured_options
+        from workbench.errors import WorkbenchError
+
+        info = self.infos[key]
+        group = GROUPS[info.kind]
+        try:
+            schema = backend_options(group, info.name)
+            configured = configured_options(self.workspace.settings, group, info.name)
+            self.post_message(self.OptionsLoaded(key, schema, configured, None))
+        except WorkbenchError as exc:
+            self.post_message(self.OptionsLoaded(key, None, {}, exc.message))
+
+    @on(OptionsLoaded)
+    async def _show_options(self, message: OptionsLoaded) -> None:
+        if message.key != self.selected:
+            return
+        box = self.query_one("#plugin-options", Vertical)
+        await box.remove_children()
+        if message.error:
+            await box.mount(Static(f"[b red]{message.error}[/]"))
+            return
+        await box.mount(BackendOptionsForm(message.schema, message.configured))
+
+    def action_check(self) -> None:
+        if self.selected is None or self.infos[self.selected].status == "broken":
+            self.query_one("#check-result", Static).update("Select a working back-end first.")
+            return
+        forms = self.query(BackendOptionsForm)
+        values = forms.first().values() if forms else {}
+        self.query_one("#check-result", Static).update("Checking…")
+        self.run_check(self.selected, values)
+
+    @work(thread=True, exclusive=True, group="plugin-check")
+    def run_check(self, key: str, values: dict[str, Any]) -> None:
+        from workbench.audit import AuditLog
+        from workbench.backends.probe import probe_backend
+        from workbench.errors import WorkbenchError
+
+        info = self.infos[key]
+        try:
+            with AuditLog(self.workspace.audit_path, self.workspace.root) as log:
+                result = probe_backend(self.workspace, info.kind, info.name, values, log=log)
+            self.post_message(self.CheckFinished(key, True, f"{result.summary} in {result.seconds:.2f} s"))
+        except WorkbenchError as exc:
+            self.post_message(self.CheckFinished(key, False, exc.message))
+        except Exception as exc:  # a plugin bug must not take the TUI down
+            self.post_message(self.CheckFinished(key, False, f"{type(exc).__name__}: {exc}"))
+
+    @on(CheckFinished)
+    def _show_check(self, message: CheckFinished) -> None:
+        if message.key != self.selected:
+            return
+        text = f"[green]✔ works[/]: {message.text}" if message.ok else f"[b red]✘ failed[/]: {message.text}"
+        self.query_one("#check-result", Static).update(text)
+        if not message.ok:
+            self.notify(message.text, title="Back-end check failed", severity="error")

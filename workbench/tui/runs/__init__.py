@@ -1,0 +1,1 @@
+"""Runs-screen pieces: the spec picker and launcher."""
