@@ -45,6 +45,8 @@ class TableInfo:
     version: int | None
     updated_at: str | None
     fingerprint: str | None
+    size_bytes: int | None = None
+    kind: str = "table"  # "table" or "view"
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -59,6 +61,7 @@ def list_tables(lake: Lake) -> list[TableInfo]:
         [LAKE_ALIAS],
     ).fetchall()
     latest = _latest_versions(lake)
+    sizes = _file_sizes(cur)
     out = []
     for name, size, ncols in rows:
         if name.lower().startswith(RESERVED_PREFIX):
@@ -72,9 +75,41 @@ def list_tables(lake: Lake) -> list[TableInfo]:
                 version=v.version if v else None,
                 updated_at=v.created_at if v else None,
                 fingerprint=v.fingerprint if v else None,
+                size_bytes=sizes.get(name),
             )
         )
     return out
+
+
+def _file_sizes(cur: Any) -> dict[str, int]:
+    """Bytes of Parquet data per table (0 while DuckLake keeps a small table inlined in the catalog)."""
+    rows = cur.execute(f"SELECT table_name, file_size_bytes FROM ducklake_table_info('{LAKE_ALIAS}')").fetchall()
+    return {name: int(size or 0) for name, size in rows}
+
+
+def list_views(lake: Lake) -> list[TableInfo]:
+    """Views defined in the lake (row counts would need a scan, so they show as unknown: -1)."""
+    rows = lake.cursor().execute(
+        "SELECT view_name, column_count FROM duckdb_views() WHERE database_name = ? AND NOT internal ORDER BY view_name",
+        [LAKE_ALIAS],
+    ).fetchall()
+    return [TableInfo(name=n, row_count=-1, column_count=int(c), version=None, updated_at=None, fingerprint=None,
+                      kind="view") for n, c in rows]
+
+
+def current_snapshot(lake: Lake) -> int:
+    """The lake's latest snapshot id: reads pinned to it stay consistent while other processes write."""
+    return int(lake.cursor().execute(f"SELECT id FROM {LAKE_ALIAS}.current_snapshot()").fetchone()[0])
+
+
+def parse_table_spec(text: str) -> tuple[str, int | None]:
+    """`flights@3` -> ("flights", 3); `flights` -> ("flights", None)."""
+    name, sep, version = text.rpartition("@")
+    if not sep:
+        return text, None
+    if not version.isdigit() or int(version) < 1:
+        raise LakeError(f"{text!r}: the version after '@' must be a positive whole number, like flights@2.")
+    return name, int(version)
 
 
 def table_exists(lake: Lake, name: str) -> bool:
@@ -92,9 +127,8 @@ def require_table(lake: Lake, name: str) -> None:
         raise LakeError(f"No table named {name!r} in the lake (tables: {known}).")
 
 
-def table_columns(lake: Lake, name: str) -> list[ColumnInfo]:
-    require_table(lake, name)
-    rows = lake.cursor().execute(f"DESCRIBE {quote_ident(name)}").fetchall()
+def table_columns(lake: Lake, name: str, version: int | None = None) -> list[ColumnInfo]:
+    rows = lake.cursor().execute(f"DESCRIBE SELECT * FROM {table_ref(lake, name, version)}").fetchall()
     return [ColumnInfo(name=r[0], dtype=r[1]) for r in rows]
 
 
@@ -164,11 +198,18 @@ def resolve_version(lake: Lake, name: str, version: int | None) -> TableVersion 
     raise LakeError(f"Table {name!r} has no version {version} (versions: {known}).")
 
 
-def table_ref(lake: Lake, name: str, version: int | None = None) -> str:
-    """SQL that reads `name` (at `version`, via DuckLake time travel) — safe to embed in FROM."""
+def table_ref(lake: Lake, name: str, version: int | None = None, snapshot: int | None = None) -> str:
+    """SQL that reads `name` (at `version`, or as of lake `snapshot`, via DuckLake time travel) — safe to
+    embed in FROM. `name` may also be `source.table` for an attached read-only source."""
+    if "." in name and not table_exists(lake, name):
+        from workbench.lake.attach import source_table_ref
+
+        if version is not None:
+            raise LakeError(f"{name!r} is an attached source: it has no versions.")
+        return source_table_ref(lake, name)
     require_table(lake, name)
     if version is None:
-        return quote_ident(name)
+        return quote_ident(name) if snapshot is None else f"{quote_ident(name)} AT (VERSION => {int(snapshot)})"
     v = resolve_version(lake, name, version)
     assert v is not None
     return f"{quote_ident(name)} AT (VERSION => {int(v.snapshot_id)})"
