@@ -121,6 +121,14 @@ def table_exists(lake: Lake, name: str) -> bool:
     return bool(found)
 
 
+def view_exists(lake: Lake, name: str) -> bool:
+    found = lake.cursor().execute(
+        "SELECT count(*) FROM duckdb_views() WHERE database_name = ? AND NOT internal AND view_name = ?",
+        [LAKE_ALIAS, name],
+    ).fetchone()[0]
+    return bool(found)
+
+
 def require_table(lake: Lake, name: str) -> None:
     if not table_exists(lake, name):
         known = ", ".join(t.name for t in list_tables(lake)) or "none"
@@ -207,6 +215,8 @@ def table_ref(lake: Lake, name: str, version: int | None = None, snapshot: int |
         if version is not None:
             raise LakeError(f"{name!r} is an attached source: it has no versions.")
         return source_table_ref(lake, name)
+    if version is None and not table_exists(lake, name) and view_exists(lake, name):
+        return quote_ident(name)  # a view reads the tables' current versions
     require_table(lake, name)
     if version is None:
         return quote_ident(name) if snapshot is None else f"{quote_ident(name)} AT (VERSION => {int(snapshot)})"

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from workbench.errors import LakeError
-from workbench.lake.catalog import current_snapshot, table_columns, table_ref
+from workbench.lake.catalog import current_snapshot, table_columns, table_exists, table_ref
 from workbench.lake.engine import Lake
 from workbench.lake.names import quote_ident
 
@@ -67,13 +67,9 @@ class Page:
         }
 
 
-def _is_lake_table(name: str) -> bool:
-    return "." not in name
-
-
 def pin(lake: Lake, query: PageQuery) -> PageQuery:
-    """The same query, pinned to the lake's current snapshot (attached sources have none)."""
-    if query.snapshot is not None or query.version is not None or not _is_lake_table(query.table):
+    """The same query, pinned to the lake's current snapshot (views and attached sources have none)."""
+    if query.snapshot is not None or query.version is not None or not table_exists(lake, query.table):
         return query
     return PageQuery(query.table, query.version, query.sort, query.descending, query.where, current_snapshot(lake))
 
@@ -93,7 +89,7 @@ def read_page(lake: Lake, query: PageQuery, offset: int = 0, limit: int = 200, t
         if query.sort not in names:
             raise LakeError(f"Cannot sort by {query.sort!r}: {query.table} has no such column.")
         direction = "DESC NULLS LAST" if query.descending else "ASC NULLS LAST"
-        tiebreak = ", rowid" if _is_lake_table(query.table) else ""
+        tiebreak = ", rowid" if table_exists(lake, query.table) else ""
         order = f" ORDER BY {quote_ident(query.sort)} {direction}{tiebreak}"
     cur = lake.cursor()
     from workbench.lake.sql import run_checked

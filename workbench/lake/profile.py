@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Iterator
 
-from workbench.lake.catalog import current_snapshot, table_ref
+from workbench.lake.catalog import current_snapshot, table_exists, table_ref
 from workbench.lake.engine import Lake
 from workbench.lake.names import quote_ident
 from workbench.lake.sql import run_checked
@@ -94,7 +94,7 @@ class TableProfile:
 
 
 def _ref(lake: Lake, table: str, version: int | None) -> tuple[str, int | None]:
-    if version is None and "." not in table:
+    if version is None and table_exists(lake, table):
         snapshot = current_snapshot(lake)
         return table_ref(lake, table, None, snapshot), snapshot
     return table_ref(lake, table, version), None
