@@ -142,7 +142,7 @@ def profile_stages(lake: Lake, table: str, version: int | None = None) -> Iterat
             if lo is not None:
                 ranges[i] = (f"epoch({quote_ident(name)}::TIMESTAMP)", float(lo), float(hi))
         profiles.append(p)
-    yield TableProfile(table, version, snapshot, total, profiles, "basic", time.perf_counter() - started)
+    yield TableProfile(table, version, snapshot, total, list(profiles), "basic", time.perf_counter() - started)
 
     # Stage 2: approximate distinct counts and histograms in one pass; quartiles from a sample.
     parts, bins = [], {}
