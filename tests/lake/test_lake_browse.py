@@ -23,22 +23,6 @@ from workbench.lake.versus_target import versus_target
 from workbench.workspace import Workspace
 
 
-@pytest.fixture
-def numbers(empty_workspace: Workspace, tmp_path: Path) -> Workspace:
-    """1..1000 with a label, a flag that equals n > 900 (a leak), noise, and 10% NULLs in `maybe`."""
-    frame = pl.DataFrame({
-        "n": list(range(1, 1001)),
-        "label": [f"g{n % 4}" for n in range(1, 1001)],
-        "leak": [n > 900 for n in range(1, 1001)],
-        "noise": [(n * 7919) % 13 for n in range(1, 1001)],
-        "maybe": [None if n % 10 == 0 else n / 2 for n in range(1, 1001)],
-    })
-    frame.write_parquet(tmp_path / "numbers.parquet")
-    with open_lake(empty_workspace) as lake:
-        ingest_files(lake, [tmp_path / "numbers.parquet"])
-    return empty_workspace
-
-
 def test_pages_are_stable_and_pinned_to_one_snapshot(numbers: Workspace, tmp_path: Path) -> None:
     with open_lake(numbers) as lake:
         first = read_page(lake, PageQuery("numbers"), 0, 100)

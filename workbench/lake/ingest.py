@@ -139,7 +139,8 @@ def ingest_files(
                 if problem:
                     raise LakeError(f"Cannot read {problem}")
             if entry["row_count"] == 0:
-                raise LakeError(f"{source} has a header but no rows; nothing was ingested.")
+                problem = _diagnose_csvs(req.paths)  # a lone ragged row can read as "no rows"
+                raise LakeError(f"Cannot read {problem}" if problem else f"{source} has a header but no rows; nothing was ingested.")
             entries.append(entry)
         commit_versions(cur, actor, "ingest " + ", ".join(e["table"] for e in entries), entries)
     except BaseException:
