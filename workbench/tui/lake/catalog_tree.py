@@ -15,6 +15,7 @@ from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
 from workbench.errors import WorkbenchError
+from workbench.tui.lake.reporting import LakeFailed, report
 from workbench.workspace import Workspace
 
 
@@ -58,11 +59,6 @@ class CatalogTree(Tree[CatalogItem]):
             super().__init__()
             self.table, self.version = table, version
 
-    class Failed(Message):
-        def __init__(self, error: str) -> None:
-            super().__init__()
-            self.error = error
-
     def __init__(self, workspace: Workspace, get_lake: Callable[[], Any], id: str | None = None) -> None:
         super().__init__("lake", data=CatalogItem("group"), id=id)
         self.workspace, self.get_lake = workspace, get_lake
@@ -83,13 +79,11 @@ class CatalogTree(Tree[CatalogItem]):
         from workbench.lake.attach import list_sources
         from workbench.lake.catalog import list_tables, list_views
 
-        try:
+        def everything() -> CatalogTree.Loaded:
             lake = self.get_lake()
-            self.post_message(self.Loaded(list_tables(lake), list_views(lake), list_sources(self.workspace)))
-        except WorkbenchError as exc:
-            self.post_message(self.Failed(exc.message))
-        except Exception as exc:
-            self.post_message(self.Failed(f"{type(exc).__name__}: {exc}"))
+            return self.Loaded(list_tables(lake), list_views(lake), list_sources(self.workspace))
+
+        report(self, everything, lambda loaded: loaded)
 
     @on(Loaded)
     def _loaded(self, message: Loaded) -> None:
@@ -191,6 +185,7 @@ class CatalogTree(Tree[CatalogItem]):
         elif item.kind == "version":
             self.post_message(self.Chosen(item.name, item.version))
 
-    @on(Failed)
-    def _failed(self, message: Failed) -> None:
+    @on(LakeFailed)
+    def _failed(self, message: LakeFailed) -> None:
+        message.stop()
         self.notify(message.error, title="Lake", severity="error")

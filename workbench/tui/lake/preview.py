@@ -7,13 +7,12 @@ from typing import Callable
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import DataTable
 
-from workbench.errors import WorkbenchError
 from workbench.lake.preview import Page, PageQuery
 from workbench.tui.lake.grid import PageGrid
+from workbench.tui.lake.reporting import Done, LakeFailed, report
 
 PAGE_SIZE = 200
 
@@ -31,16 +30,6 @@ class PreviewView(Widget):
         Binding("enter", "view_cell", "Cell", show=False),
     ]
 
-    class Loaded(Message):
-        def __init__(self, page: Page) -> None:
-            super().__init__()
-            self.page = page
-
-    class Failed(Message):
-        def __init__(self, error: str) -> None:
-            super().__init__()
-            self.error = error
-
     def __init__(self, get_lake: Callable[[], object], id: str | None = None) -> None:
         super().__init__(id=id)
         self.get_lake = get_lake
@@ -48,6 +37,7 @@ class PreviewView(Widget):
         self.row_offset = 0
         self.total: int | None = None
         self._last_good: PageQuery | None = None
+        self._wanted: tuple[tuple, int] | None = None  # the page asked for last; older answers are dropped
 
     def compose(self) -> ComposeResult:
         yield PageGrid("Choose a table in the catalog (tab switches focus).")
@@ -68,24 +58,21 @@ class PreviewView(Widget):
 
     def load(self, offset: int) -> None:
         if self.query_state is not None:
+            self._wanted = (_shape(self.query_state), offset)
             self._fetch(self.query_state, offset, self.total)
 
     @work(thread=True, exclusive=True, group="lake-preview")
     def _fetch(self, query: PageQuery, offset: int, total: int | None) -> None:
         from workbench.lake.preview import read_page
 
-        try:
-            self.post_message(self.Loaded(read_page(self.get_lake(), query, offset, PAGE_SIZE, total)))  # type: ignore[arg-type]
-        except WorkbenchError as exc:
-            self.post_message(self.Failed(exc.message))
-        except Exception as exc:  # the TUI reports, never crashes
-            self.post_message(self.Failed(f"{type(exc).__name__}: {exc}"))
+        report(self, lambda: read_page(self.get_lake(), query, offset, PAGE_SIZE, total))  # type: ignore[arg-type]
 
-    @on(Loaded)
-    def _loaded(self, message: Loaded) -> None:
-        page = message.page
-        if self.query_state is None or page.table != self.query_state.table:
-            return  # a late page of a table the user has moved away from
+    @on(Done)
+    def _loaded(self, message: Done) -> None:
+        message.stop()
+        page: Page = message.value
+        if page.query is None or (_shape(page.query), page.offset) != self._wanted:
+            return  # a late page the user has already moved away from (another table, sort, filter or page)
         self.query_state = page.query or self.query_state  # now pinned to the snapshot it read
         self._last_good = self.query_state
         self.row_offset, self.total = page.offset, page.total_rows
@@ -93,11 +80,13 @@ class PreviewView(Widget):
         snap = f" · snapshot {page.snapshot}" if page.snapshot is not None else ""
         self.grid.show_page(page, f"{page.table}{at}: {page.caption}{snap}   n/p page · g go to · s sort · / filter")
 
-    @on(Failed)
-    def _failed(self, message: Failed) -> None:
+    @on(LakeFailed)
+    def _failed(self, message: LakeFailed) -> None:
+        message.stop()
         self.notify(message.error, title="Lake", severity="error")
         if self._last_good is not None and self.query_state is not None and self._last_good.table == self.query_state.table:
             self.query_state = self._last_good  # a bad filter or sort: keep showing what worked
+            self._wanted = (_shape(self._last_good), self.row_offset)
             self.total = self.grid.page.total_rows if self.grid.page is not None else None
             return
         self.grid.set_caption(f"[b red]Error:[/] {message.error}")
@@ -105,7 +94,8 @@ class PreviewView(Widget):
     def action_page(self, direction: int) -> None:
         if self.query_state is None or self.total is None:
             return
-        offset = self.row_offset + direction * PAGE_SIZE
+        current = self._wanted[1] if self._wanted is not None else self.row_offset
+        offset = current + direction * PAGE_SIZE
         if offset < 0 or offset >= max(self.total, 1):
             self.notify("No more rows that way.", timeout=2)
             return
@@ -178,3 +168,8 @@ class PreviewView(Widget):
     def _cell_selected(self, event: DataTable.CellSelected) -> None:
         event.stop()
         self.action_view_cell()
+
+
+def _shape(query: PageQuery) -> tuple:
+    """What a page answers, without the snapshot it was pinned to."""
+    return (query.table, query.version, query.sort, query.descending, query.where)

@@ -11,8 +11,8 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Static
 from textual_plotext import PlotextPlot
 
-from workbench.errors import WorkbenchError
 from workbench.lake.profile import ColumnProfile, TableProfile
+from workbench.tui.lake.reporting import LakeFailed, report
 
 _STAGE_TEXT = {"basic": "basic statistics; distinct counts and charts coming…",
                "stats": "distinct counts, quartiles and histograms; top values coming…", "charts": "complete"}
@@ -58,14 +58,9 @@ class ProfileView(Widget):
     """
 
     class Staged(Message):
-        def __init__(self, profile: TableProfile) -> None:
+        def __init__(self, profile: TableProfile | None) -> None:
             super().__init__()
             self.profile = profile
-
-    class Failed(Message):
-        def __init__(self, error: str) -> None:
-            super().__init__()
-            self.error = error
 
     def __init__(self, get_lake: Callable[[], object], id: str | None = None) -> None:
         super().__init__(id=id)
@@ -98,17 +93,17 @@ class ProfileView(Widget):
     def _run(self, table: str, version: int | None) -> None:
         from workbench.lake.profile import profile_stages
 
-        try:
+        def stream() -> None:
             for stage in profile_stages(self.get_lake(), table, version):  # type: ignore[arg-type]
                 self.post_message(self.Staged(stage))
-        except WorkbenchError as exc:
-            self.post_message(self.Failed(exc.message))
-        except Exception as exc:
-            self.post_message(self.Failed(f"{type(exc).__name__}: {exc}"))
+
+        report(self, stream, lambda _: self.Staged(None))
 
     @on(Staged)
     def _staged(self, message: Staged) -> None:
         p = message.profile
+        if p is None:
+            return  # the end of the stream
         if self.subject != (p.table, p.version):
             return
         self.profile = p
@@ -131,8 +126,9 @@ class ProfileView(Widget):
         if self.profile is not None and event.row_key is not None and event.row_key.value is not None:
             draw_column_chart(self.query_one(PlotextPlot), self.profile.column(event.row_key.value))
 
-    @on(Failed)
-    def _failed(self, message: Failed) -> None:
+    @on(LakeFailed)
+    def _failed(self, message: LakeFailed) -> None:
+        message.stop()
         self.subject = None
         self.query_one("#profile-caption", Static).update(f"[b red]Error:[/] {message.error}")
         self.notify(message.error, title="Profile", severity="error")

@@ -7,13 +7,12 @@ from typing import Callable
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import DataTable, Static
 from textual_plotext import PlotextPlot
 
-from workbench.errors import WorkbenchError
 from workbench.lake.versus_target import FeatureVsTarget, VersusTarget
+from workbench.tui.lake.reporting import Done, LakeFailed, report
 
 
 def draw_feature_chart(plot: PlotextPlot, result: VersusTarget, feature: FeatureVsTarget) -> None:
@@ -38,16 +37,6 @@ class VersusTargetView(Widget):
     VersusTargetView > #target-chart { height: 16; border-top: solid $primary; }
     """
     BINDINGS = [Binding("c", "choose_target", "Target column")]
-
-    class Computed(Message):
-        def __init__(self, result: VersusTarget) -> None:
-            super().__init__()
-            self.result = result
-
-    class Failed(Message):
-        def __init__(self, error: str) -> None:
-            super().__init__()
-            self.error = error
 
     def __init__(self, get_lake: Callable[[], object], id: str | None = None) -> None:
         super().__init__(id=id)
@@ -97,16 +86,12 @@ class VersusTargetView(Widget):
     def _run(self, table: str, version: int | None, target: str) -> None:
         from workbench.lake.versus_target import versus_target
 
-        try:
-            self.post_message(self.Computed(versus_target(self.get_lake(), table, target, version)))  # type: ignore[arg-type]
-        except WorkbenchError as exc:
-            self.post_message(self.Failed(exc.message))
-        except Exception as exc:
-            self.post_message(self.Failed(f"{type(exc).__name__}: {exc}"))
+        report(self, lambda: versus_target(self.get_lake(), table, target, version))  # type: ignore[arg-type]
 
-    @on(Computed)
-    def _computed(self, message: Computed) -> None:
-        r = message.result
+    @on(Done)
+    def _computed(self, message: Done) -> None:
+        message.stop()
+        r: VersusTarget = message.value
         if self.table != (r.table, r.version):
             return
         self.result = r
@@ -132,7 +117,8 @@ class VersusTargetView(Widget):
         if feature is not None:
             draw_feature_chart(self.query_one(PlotextPlot), self.result, feature)
 
-    @on(Failed)
-    def _failed(self, message: Failed) -> None:
+    @on(LakeFailed)
+    def _failed(self, message: LakeFailed) -> None:
+        message.stop()
         self.query_one("#target-caption", Static).update(f"[b red]Error:[/] {message.error}")
         self.notify(message.error, title="Versus target", severity="error")

@@ -193,3 +193,30 @@ class LakePane(Widget):
     def refresh_data(self) -> None:
         """Called when the tab is shown: tables may have been written by other processes."""
         self.query_one(CatalogTree).reload()
+
+
+LAKE_COMMANDS = [
+    ("Lake: preview", "Pages of the highlighted table", "view('preview')"),
+    ("Lake: profile", "Per-column statistics and charts", "view('profile')"),
+    ("Lake: versus target", "Every column against a target column", "view('target')"),
+    ("Lake: SQL console", "Read-only SQL; writes with ctrl+t", "view('sql')"),
+    ("Lake: ingest a file", "Load CSV/Parquet as a new table or version", "ingest"),
+    ("Lake: export", "The table or the SQL result to CSV/Parquet/JSON", "export"),
+    ("Lake: reload the catalog", "See tables written by other processes", "reload"),
+]
+
+
+def lake_commands(app):  # type: ignore[no-untyped-def]
+    """Command-palette entries for the Lake tab (the App adds them to its system commands)."""
+    from textual.app import SystemCommand
+
+    def run(action: str):  # type: ignore[no-untyped-def]
+        def go() -> None:
+            app.action_show_tab("lake")
+            pane = app.query_one(LakePane)
+            pane.call_after_refresh(pane.run_action, action)
+
+        return go
+
+    for title, help_text, action in LAKE_COMMANDS:
+        yield SystemCommand(title, help_text, run(action))
