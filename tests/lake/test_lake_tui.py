@@ -18,7 +18,7 @@ async def _settle(app, pilot) -> None:  # type: ignore[no-untyped-def]
 
 
 def _text(app, selector: str) -> str:  # type: ignore[no-untyped-def]
-    return str(app.query_one(selector).render())
+    return str(app.screen.query_one(selector).render())
 
 
 async def _shows(app, pilot, selector: str, expected: str) -> bool:  # type: ignore[no-untyped-def]
@@ -131,31 +131,29 @@ async def test_sql_console_runs_pages_writes_and_exports(numbers: Workspace, tmp
     assert duckdb.sql(f"SELECT count(*) FROM '{target}'").fetchone()[0] == 500
 
 
+async def _ingest_from_dialog(app, pilot, path: Path) -> None:  # type: ignore[no-untyped-def]
+    await pilot.press("i")
+    await pilot.pause(0.2)
+    app.screen.query_one("#ingest-path").value = str(path)
+    app.screen.query_one("#ingest-path").focus()
+    await pilot.press("enter")
+    await _settle(app, pilot)
+
+
 async def test_ingest_dialog_adds_a_table(numbers: Workspace, tmp_path: Path) -> None:
     csv = tmp_path / "fresh.csv"
     csv.write_text("a,b\n1,x\n2,y\n")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b\n1,2,3\n")
     app = WorkbenchApp(numbers)
     async with app.run_test(size=(150, 45)) as pilot:
         await _settle(app, pilot)
-        await pilot.press("i")
-        await pilot.pause(0.2)
-        app.screen.query_one("#ingest-path").value = str(csv)
-        app.screen.query_one("#ingest-path").focus()
-        await pilot.press("enter")
-        await _settle(app, pilot)
+        await _ingest_from_dialog(app, pilot, csv)
         assert app.screen.__class__.__name__ != "IngestScreen"
-        tree = app.query_one("#catalog")
-        assert "fresh" in tree.table_names
+        assert "fresh" in app.query_one("#catalog").table_names
         # a bad file keeps the dialog open with the error
-        bad = tmp_path / "bad.csv"
-        bad.write_text("a,b\n1,2,3\n")
-        await pilot.press("i")
-        await pilot.pause(0.2)
-        app.screen.query_one("#ingest-path").value = str(bad)
-        app.screen.query_one("#ingest-path").focus()
-        await pilot.press("enter")
-        await _settle(app, pilot)
-        assert "line 2" in str(app.screen.query_one("#ingest-status").render())
+        await _ingest_from_dialog(app, pilot, bad)
+        assert await _shows(app, pilot, "#ingest-status", "line 2")
 
 
 async def test_command_palette_lists_lake_actions(numbers: Workspace) -> None:

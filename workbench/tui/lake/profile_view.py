@@ -5,13 +5,12 @@ from __future__ import annotations
 from typing import Callable
 
 from textual import on, work
-from textual.app import ComposeResult
 from textual.message import Message
-from textual.widget import Widget
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable
 from textual_plotext import PlotextPlot
 
 from workbench.lake.profile import ColumnProfile, TableProfile
+from workbench.tui.lake.charted import TableWithChart
 from workbench.tui.lake.reporting import LakeFailed, report
 
 _STAGE_TEXT = {"basic": "basic statistics; distinct counts and charts coming…",
@@ -49,13 +48,9 @@ def draw_column_chart(plot: PlotextPlot, col: ColumnProfile) -> None:
     plot.refresh()
 
 
-class ProfileView(Widget):
-    DEFAULT_CSS = """
-    ProfileView { height: 1fr; }
-    ProfileView > #profile-caption { height: 1; color: $text-muted; padding: 0 1; }
-    ProfileView > #profile-table { height: 1fr; }
-    ProfileView > #profile-chart { height: 14; border-top: solid $primary; }
-    """
+class ProfileView(TableWithChart):
+    PREFIX = "profile"
+    PLACEHOLDER = "Choose a table, then press d."
 
     class Staged(Message):
         def __init__(self, profile: TableProfile | None) -> None:
@@ -68,25 +63,17 @@ class ProfileView(Widget):
         self.profile: TableProfile | None = None
         self.subject: tuple[str, int | None] | None = None
 
-    def compose(self) -> ComposeResult:
-        yield Static("Choose a table, then press d.", id="profile-caption")
-        yield DataTable(id="profile-table", zebra_stripes=True, cursor_type="row")
-        yield PlotextPlot(id="profile-chart")
-
     def on_mount(self) -> None:
-        self.query_one("#profile-table", DataTable).add_columns(
+        self.table.add_columns(
             "column", "type", "null %", "distinct≈", "min", "max", "mean", "std", "q25", "median", "q75", "top value")
-
-    def focus_main(self) -> None:
-        self.query_one("#profile-table", DataTable).focus()
 
     def show_table(self, table: str, version: int | None) -> None:
         if self.subject == (table, version) and self.profile is not None:
             return
         self.subject = (table, version)
         self.profile = None
-        self.query_one("#profile-table", DataTable).clear()
-        self.query_one("#profile-caption", Static).update(f"Profiling {table}…")
+        self.table.clear()
+        self.set_caption(f"Profiling {table}…")
         self._run(table, version)
 
     @work(thread=True, exclusive=True, group="lake-profile")
@@ -107,7 +94,7 @@ class ProfileView(Widget):
         if self.subject != (p.table, p.version):
             return
         self.profile = p
-        table = self.query_one("#profile-table", DataTable)
+        table = self.table
         row = table.cursor_row
         table.clear()
         for c in p.columns:
@@ -116,19 +103,19 @@ class ProfileView(Widget):
                           fmt(c.mean), fmt(c.std), fmt(c.q25), fmt(c.q50), fmt(c.q75), fmt(top), key=c.name)
         if p.columns:
             table.move_cursor(row=min(row, len(p.columns) - 1))
-            draw_column_chart(self.query_one(PlotextPlot), p.columns[min(row, len(p.columns) - 1)])
+            draw_column_chart(self.chart, p.columns[min(row, len(p.columns) - 1)])
         at = f"@{p.version}" if p.version else ""
-        self.query_one("#profile-caption", Static).update(
+        self.set_caption(
             f"{p.table}{at}: {p.row_count:,} rows, {len(p.columns)} columns — {_STAGE_TEXT[p.stage]} ({p.elapsed_s:.2f} s)")
 
     @on(DataTable.RowHighlighted, "#profile-table")
     def _row(self, event: DataTable.RowHighlighted) -> None:
         if self.profile is not None and event.row_key is not None and event.row_key.value is not None:
-            draw_column_chart(self.query_one(PlotextPlot), self.profile.column(event.row_key.value))
+            draw_column_chart(self.chart, self.profile.column(event.row_key.value))
 
     @on(LakeFailed)
     def _failed(self, message: LakeFailed) -> None:
         message.stop()
         self.subject = None
-        self.query_one("#profile-caption", Static).update(f"[b red]Error:[/] {message.error}")
+        self.set_caption(f"[b red]Error:[/] {message.error}")
         self.notify(message.error, title="Profile", severity="error")

@@ -5,13 +5,12 @@ from __future__ import annotations
 from typing import Callable
 
 from textual import on, work
-from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widget import Widget
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable
 from textual_plotext import PlotextPlot
 
 from workbench.lake.versus_target import FeatureVsTarget, VersusTarget
+from workbench.tui.lake.charted import TableWithChart
 from workbench.tui.lake.reporting import Done, LakeFailed, report
 
 
@@ -29,43 +28,31 @@ def draw_feature_chart(plot: PlotextPlot, result: VersusTarget, feature: Feature
     plot.refresh()
 
 
-class VersusTargetView(Widget):
-    DEFAULT_CSS = """
-    VersusTargetView { height: 1fr; }
-    VersusTargetView > #target-caption { height: 1; color: $text-muted; padding: 0 1; }
-    VersusTargetView > #target-table { height: 1fr; }
-    VersusTargetView > #target-chart { height: 16; border-top: solid $primary; }
-    """
+class VersusTargetView(TableWithChart):
+    PREFIX = "target"
+    PLACEHOLDER = "Choose a table, then press c to pick the target column."
     BINDINGS = [Binding("c", "choose_target", "Target column")]
 
     def __init__(self, get_lake: Callable[[], object], id: str | None = None) -> None:
         super().__init__(id=id)
         self.get_lake = get_lake
-        self.table: tuple[str, int | None] | None = None
+        self.subject: tuple[str, int | None] | None = None
         self.target: str | None = None
         self.result: VersusTarget | None = None
 
-    def compose(self) -> ComposeResult:
-        yield Static("Choose a table, then press c to pick the target column.", id="target-caption")
-        yield DataTable(id="target-table", zebra_stripes=True, cursor_type="row")
-        yield PlotextPlot(id="target-chart")
-
     def on_mount(self) -> None:
-        self.query_one("#target-table", DataTable).add_columns("feature", "type", "score (eta²)", "", "buckets")
-
-    def focus_main(self) -> None:
-        self.query_one("#target-table", DataTable).focus()
+        self.table.add_columns("feature", "type", "score (eta²)", "", "buckets")
 
     def show_table(self, table: str, version: int | None) -> None:
-        if self.table != (table, version):
-            self.table, self.result = (table, version), None
-            self.query_one("#target-table", DataTable).clear()
-            self.query_one("#target-caption", Static).update(f"{table}: press c to pick the target column.")
+        if self.subject != (table, version):
+            self.subject, self.result = (table, version), None
+            self.table.clear()
+            self.set_caption(f"{table}: press c to pick the target column.")
             if self.target is not None:
                 self.compute(self.target)
 
     def action_choose_target(self) -> None:
-        if self.table is None:
+        if self.subject is None:
             return
         from workbench.tui.lake.dialogs import PromptScreen
 
@@ -73,14 +60,14 @@ class VersusTargetView(Widget):
             if answer and answer.strip():
                 self.compute(answer.strip())
 
-        self.app.push_screen(PromptScreen(f"Target column of {self.table[0]}", "a column name, e.g. dep_delay",
+        self.app.push_screen(PromptScreen(f"Target column of {self.subject[0]}", "a column name, e.g. dep_delay",
                                           self.target or ""), chosen)
 
     def compute(self, target: str) -> None:
-        assert self.table is not None
+        assert self.subject is not None
         self.target = target
-        self.query_one("#target-caption", Static).update(f"{self.table[0]}: every column against {target}…")
-        self._run(self.table[0], self.table[1], target)
+        self.set_caption(f"{self.subject[0]}: every column against {target}…")
+        self._run(self.subject[0], self.subject[1], target)
 
     @work(thread=True, exclusive=True, group="lake-target")
     def _run(self, table: str, version: int | None, target: str) -> None:
@@ -92,10 +79,10 @@ class VersusTargetView(Widget):
     def _computed(self, message: Done) -> None:
         message.stop()
         r: VersusTarget = message.value
-        if self.table != (r.table, r.version):
+        if self.subject != (r.table, r.version):
             return
         self.result = r
-        table = self.query_one("#target-table", DataTable)
+        table = self.table
         table.clear()
         for f in r.features:
             score = "" if f.score is None else f"{f.score:.4f}"
@@ -103,11 +90,11 @@ class VersusTargetView(Widget):
             table.add_row(f.feature, f.dtype.lower(), score, "[b red]leakage?[/]" if f.leakage_suspect else "",
                           buckets, key=f.feature)
         what = f"rate of {r.target} = {r.positive}" if r.target_kind == "binary" else f"mean of {r.target}"
-        self.query_one("#target-caption", Static).update(
+        self.set_caption(
             f"{r.table}: {what} per bucket, overall {r.overall:.4g} over {r.rows:,} rows ({r.elapsed_s:.2f} s) — c: target")
         if r.features:
             table.move_cursor(row=0)
-            draw_feature_chart(self.query_one(PlotextPlot), r, r.features[0])
+            draw_feature_chart(self.chart, r, r.features[0])
 
     @on(DataTable.RowHighlighted, "#target-table")
     def _row(self, event: DataTable.RowHighlighted) -> None:
@@ -115,10 +102,10 @@ class VersusTargetView(Widget):
             return
         feature = next((f for f in self.result.features if f.feature == event.row_key.value), None)
         if feature is not None:
-            draw_feature_chart(self.query_one(PlotextPlot), self.result, feature)
+            draw_feature_chart(self.chart, self.result, feature)
 
     @on(LakeFailed)
     def _failed(self, message: LakeFailed) -> None:
         message.stop()
-        self.query_one("#target-caption", Static).update(f"[b red]Error:[/] {message.error}")
+        self.set_caption(f"[b red]Error:[/] {message.error}")
         self.notify(message.error, title="Versus target", severity="error")
