@@ -52,39 +52,47 @@ class TableInfo:
         return dict(self.__dict__)
 
 
+# DuckLake's own metadata tables (an open, documented format), read straight from the catalog database:
+# `duckdb_tables()` loads every table's entry on first use, which took 14 s for 1,000 tables; this
+# query takes 40 ms and leaves per-table loading to the moment a table is opened.
+_METADATA = f"__ducklake_metadata_{LAKE_ALIAS}"
+_CURRENT_TABLES = f"""
+SELECT t.table_name, coalesce(s.record_count, 0), coalesce(s.file_size_bytes, 0),
+       (SELECT count(*) FROM {_METADATA}.ducklake_column c
+         WHERE c.table_id = t.table_id AND c.end_snapshot IS NULL AND c.parent_column IS NULL)
+FROM {_METADATA}.ducklake_table t
+JOIN {_METADATA}.ducklake_schema sc ON sc.schema_id = t.schema_id AND sc.end_snapshot IS NULL
+LEFT JOIN {_METADATA}.ducklake_table_stats s ON s.table_id = t.table_id
+WHERE t.end_snapshot IS NULL AND sc.schema_name = 'main'
+"""
+
+
 def list_tables(lake: Lake) -> list[TableInfo]:
-    """Every user table in the lake, with exact row counts from the catalog (no table scan)."""
-    cur = lake.cursor()
-    rows = cur.execute(
-        "SELECT t.table_name, t.estimated_size, t.column_count FROM duckdb_tables() AS t "
-        "WHERE t.database_name = ? AND t.schema_name = 'main' ORDER BY t.table_name",
-        [LAKE_ALIAS],
-    ).fetchall()
+    """Every user table in the lake, with row counts from the catalog's statistics (no table scan)."""
+    rows = lake.cursor().execute(_CURRENT_TABLES + " ORDER BY t.table_name").fetchall()
     latest = _latest_versions(lake)
-    sizes = _file_sizes(cur)
     out = []
-    for name, size, ncols in rows:
+    for name, count, size, ncols in rows:
         if name.lower().startswith(RESERVED_PREFIX):
             continue
         v = latest.get(name)
         out.append(
             TableInfo(
                 name=name,
-                row_count=int(size or 0),
+                row_count=int(count),
                 column_count=int(ncols),
                 version=v.version if v else None,
                 updated_at=v.created_at if v else None,
                 fingerprint=v.fingerprint if v else None,
-                size_bytes=sizes.get(name),
+                size_bytes=int(size),
             )
         )
     return out
 
 
-def _file_sizes(cur: Any) -> dict[str, int]:
-    """Bytes of Parquet data per table (0 while DuckLake keeps a small table inlined in the catalog)."""
-    rows = cur.execute(f"SELECT table_name, file_size_bytes FROM ducklake_table_info('{LAKE_ALIAS}')").fetchall()
-    return {name: int(size or 0) for name, size in rows}
+def table_exists(lake: Lake, name: str) -> bool:
+    found = lake.cursor().execute(f"SELECT count(*) FROM ({_CURRENT_TABLES}) AS x WHERE x.table_name = ?", [name]).fetchone()[0]
+    return bool(found)
 
 
 def list_views(lake: Lake) -> list[TableInfo]:
@@ -110,15 +118,6 @@ def parse_table_spec(text: str) -> tuple[str, int | None]:
     if not version.isdigit() or int(version) < 1:
         raise LakeError(f"{text!r}: the version after '@' must be a positive whole number, like flights@2.")
     return name, int(version)
-
-
-def table_exists(lake: Lake, name: str) -> bool:
-    cur = lake.cursor()
-    found = cur.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE database_name = ? AND schema_name = 'main' AND table_name = ?",
-        [LAKE_ALIAS, name],
-    ).fetchone()[0]
-    return bool(found)
 
 
 def view_exists(lake: Lake, name: str) -> bool:
