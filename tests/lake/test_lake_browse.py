@@ -22,6 +22,8 @@ from workbench.lake.sql_history import add_history, load_history
 from workbench.lake.versus_target import versus_target
 from workbench.workspace import Workspace
 
+from lake_fixtures import numbers  # noqa: F401  (a fixture)
+
 
 def test_pages_are_stable_and_pinned_to_one_snapshot(numbers: Workspace, tmp_path: Path) -> None:
     with open_lake(numbers) as lake:

@@ -9,6 +9,8 @@ import pytest
 from workbench.tui.app import WorkbenchApp
 from workbench.workspace import Workspace
 
+from lake_fixtures import numbers  # noqa: F401  (a fixture)
+
 
 async def _settle(app, pilot) -> None:  # type: ignore[no-untyped-def]
     for _ in range(3):

@@ -56,20 +56,30 @@ class TableInfo:
 # `duckdb_tables()` loads every table's entry on first use, which took 14 s for 1,000 tables; this
 # query takes 40 ms and leaves per-table loading to the moment a table is opened.
 _METADATA = f"__ducklake_metadata_{LAKE_ALIAS}"
+# Rows alive at one snapshot (not "end_snapshot IS NULL"): another process may be committing
+# meanwhile, and the scanner does not read these catalog tables in one SQLite transaction.
+_ALIVE = "{a}.begin_snapshot <= $snap AND ({a}.end_snapshot IS NULL OR {a}.end_snapshot > $snap)"
 _CURRENT_TABLES = f"""
 SELECT t.table_name, coalesce(s.record_count, 0), coalesce(s.file_size_bytes, 0),
        (SELECT count(*) FROM {_METADATA}.ducklake_column c
-         WHERE c.table_id = t.table_id AND c.end_snapshot IS NULL AND c.parent_column IS NULL)
+         WHERE c.table_id = t.table_id AND {_ALIVE.format(a="c")} AND c.parent_column IS NULL)
 FROM {_METADATA}.ducklake_table t
-JOIN {_METADATA}.ducklake_schema sc ON sc.schema_id = t.schema_id AND sc.end_snapshot IS NULL
+JOIN {_METADATA}.ducklake_schema sc ON sc.schema_id = t.schema_id AND {_ALIVE.format(a="sc")}
 LEFT JOIN {_METADATA}.ducklake_table_stats s ON s.table_id = t.table_id
-WHERE t.end_snapshot IS NULL AND sc.schema_name = 'main'
+WHERE {_ALIVE.format(a="t")} AND sc.schema_name = 'main'
 """
+
+
+def _current_tables(lake: Lake, name: str | None = None) -> list[tuple[Any, ...]]:
+    snap = current_snapshot(lake)
+    if name is None:
+        return lake.cursor().execute(_CURRENT_TABLES + " ORDER BY t.table_name", {"snap": snap}).fetchall()
+    return lake.cursor().execute(_CURRENT_TABLES + " AND t.table_name = $name", {"snap": snap, "name": name}).fetchall()
 
 
 def list_tables(lake: Lake) -> list[TableInfo]:
     """Every user table in the lake, with row counts from the catalog's statistics (no table scan)."""
-    rows = lake.cursor().execute(_CURRENT_TABLES + " ORDER BY t.table_name").fetchall()
+    rows = _current_tables(lake)
     latest = _latest_versions(lake)
     out = []
     for name, count, size, ncols in rows:
@@ -91,8 +101,7 @@ def list_tables(lake: Lake) -> list[TableInfo]:
 
 
 def table_exists(lake: Lake, name: str) -> bool:
-    found = lake.cursor().execute(f"SELECT count(*) FROM ({_CURRENT_TABLES}) AS x WHERE x.table_name = ?", [name]).fetchone()[0]
-    return bool(found)
+    return bool(_current_tables(lake, name))
 
 
 def list_views(lake: Lake) -> list[TableInfo]:

@@ -1,4 +1,4 @@
-"""Fixtures of the lake tests: a small table with known statistics and a planted leak."""
+"""Fixtures of the lake tests (imported by the test modules: a second conftest.py would shadow the top one)."""
 
 from __future__ import annotations
 
