@@ -14,7 +14,14 @@ from workbench.workspace import Workspace
 
 
 async def _settle(app, pilot) -> None:
-    await app.workers.wait_for_complete()
+    from textual.worker import WorkerCancelled
+
+    for _ in range(3):  # an exclusive worker superseded by a newer one ends cancelled: wait again
+        try:
+            await app.workers.wait_for_complete()
+        except WorkerCancelled:
+            continue
+        break
     await pilot.pause()
 
 

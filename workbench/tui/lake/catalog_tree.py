@@ -122,7 +122,8 @@ class CatalogTree(Tree[CatalogItem]):
             self.move_cursor(target)
         if self._first_load:
             self._first_load = False
-            self.focus()  # the Lake tab opens on the catalog, ready for the keyboard
+            if self.is_on_screen:  # never steal focus from a tab the user has already switched to
+                self.focus()  # the Lake tab opens on the catalog, ready for the keyboard
 
     def _walk(self, node: TreeNode[CatalogItem]):  # type: ignore[no-untyped-def]
         for child in node.children:
