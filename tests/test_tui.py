@@ -8,11 +8,7 @@ from workbench.tui.app import WorkbenchApp
 from workbench.workspace import Workspace
 
 
-async def _settle(app, pilot) -> None:
-    for _ in range(3):
-        await pilot.pause(0.05)
-        await app.workers.wait_for_complete()
-    await pilot.pause(0.05)
+from tui_support import settle as _settle
 
 
 CAPTION = "#preview PageGrid .grid-caption"

@@ -10,13 +10,11 @@ from workbench.tui.app import WorkbenchApp
 from workbench.workspace import Workspace
 
 from lake_fixtures import numbers  # noqa: F401  (a fixture)
+from tui_support import settle
 
 
 async def _settle(app, pilot) -> None:  # type: ignore[no-untyped-def]
-    for _ in range(3):
-        await pilot.pause(0.2)
-        await app.workers.wait_for_complete()
-    await pilot.pause(0.2)
+    await settle(app, pilot, pause=0.2)
 
 
 def _text(app, selector: str) -> str:  # type: ignore[no-untyped-def]

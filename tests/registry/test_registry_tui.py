@@ -13,16 +13,7 @@ from workbench.registry.store import RegistryStore
 from workbench.workspace import Workspace
 
 
-async def _settle(app, pilot) -> None:
-    from textual.worker import WorkerCancelled
-
-    for _ in range(3):  # an exclusive worker superseded by a newer one ends cancelled: wait again
-        try:
-            await app.workers.wait_for_complete()
-        except WorkerCancelled:
-            continue
-        break
-    await pilot.pause()
+from tui_support import settle as _settle
 
 
 async def _open_models(app, pilot) -> None:
