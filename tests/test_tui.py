@@ -2,55 +2,59 @@
 
 from __future__ import annotations
 
-from textual.widgets import DataTable, OptionList, Static, TabbedContent
+from textual.widgets import DataTable, Static, TabbedContent
 
 from workbench.tui.app import WorkbenchApp
 from workbench.workspace import Workspace
 
 
-async def _settle(app, pilot) -> None:
-    for _ in range(3):
-        await pilot.pause(0.05)
-        await app.workers.wait_for_complete()
-    await pilot.pause(0.05)
+from tui_support import settle as _settle
+
+
+CAPTION = "#preview PageGrid .grid-caption"
 
 
 def _caption(app) -> str:
-    return str(app.query_one("#caption", Static).render())
+    return str(app.screen.query_one(CAPTION).render())
+
+
+async def _until(app, pilot, text: str) -> bool:
+    """Wait (up to 30 s on a loaded machine) until the preview caption shows `text`."""
+    for _ in range(300):
+        if text in _caption(app):
+            return True
+        await pilot.pause(0.1)
+    return False
 
 
 async def test_lake_lists_tables_and_previews_real_rows(sample_workspace: Workspace) -> None:
+    from workbench.lake import open_lake
+    from workbench.tui.lake.catalog_tree import CatalogTree
+
     app = WorkbenchApp(sample_workspace)
-    async with app.run_test(size=(140, 40)) as pilot:
+    async with app.run_test(size=(150, 40)) as pilot:
         await _settle(app, pilot)
-        tables = app.query_one("#tables", OptionList)
-        labels = [str(tables.get_option_at_index(i).prompt) for i in range(tables.option_count)]
+        tree = app.query_one(CatalogTree)
+        tables = tree.root.children[0]
+        labels = [str(node.label) for node in tables.children]
         assert [label.split()[0] for label in labels] == ["airlines", "airports", "flights", "penguins", "planes", "weather"]
         assert "336,776 rows" in labels[2]
-        # The first table is previewed; move down to flights.
-        assert "airlines: rows 1–16 of 16" in _caption(app)
+        assert await _until(app, pilot, "airlines: rows 1–16 of 16")  # the first table is previewed
         await pilot.press("down", "down")
-        await _settle(app, pilot)
-        assert "flights: rows 1–200 of 336,776" in _caption(app)
-        preview = app.query_one("#preview", DataTable)
-        assert preview.row_count == 200
-        assert [str(c.label) for c in preview.columns.values()][:3] == ["year", "month", "day"]
-        from workbench.lake import open_lake
-
+        assert await _until(app, pilot, "flights: rows 1–200 of 336,776")
+        grid = app.query_one("#preview PageGrid")
+        assert len(grid.page.rows) == 200
+        assert grid.page.columns[:3] == ["year", "month", "day"]
         with open_lake(sample_workspace) as lake:
             first = lake.cursor().execute("SELECT year, month, day, carrier FROM flights LIMIT 1").fetchone()
-        row = preview.get_row_at(0)
-        assert row[:3] == [str(v) for v in first[:3]] and first[3] in row
-        await pilot.press("n")
-        await _settle(app, pilot)
-        assert "flights: rows 201–400 of 336,776" in _caption(app)
-        await pilot.press("p", "p")
-        await _settle(app, pilot)
-        assert "flights: rows 1–200" in _caption(app)
-        await pilot.press("down")  # penguins
-        await _settle(app, pilot)
-        assert "penguins: rows 1–200 of 344" in _caption(app)
-        assert app.query_one("#preview", DataTable).get_row_at(0)[0] == "Adelie"
+        assert tuple(grid.page.rows[0][i] for i in (0, 1, 2)) == first[:3] and first[3] in grid.page.rows[0]
+        await pilot.press("tab", "n")
+        assert await _until(app, pilot, "flights: rows 201–400 of 336,776")
+        await pilot.press("p")
+        assert await _until(app, pilot, "flights: rows 1–200 of 336,776")
+        await pilot.press("tab", "down")  # back to the catalog, next table
+        assert await _until(app, pilot, "penguins: rows 1–200 of 344")
+        assert app.query_one("#preview PageGrid").page.rows[0][0] == "Adelie"
 
 
 async def test_tabs_switch_by_key_and_show_runs_and_audit(sample_workspace: Workspace) -> None:
@@ -85,7 +89,10 @@ async def test_tabs_switch_by_key_and_show_runs_and_audit(sample_workspace: Work
 
 
 async def test_empty_lake_says_how_to_load_data(empty_workspace: Workspace) -> None:
+    from workbench.tui.lake.catalog_tree import CatalogTree
+
     app = WorkbenchApp(empty_workspace)
     async with app.run_test(size=(120, 30)) as pilot:
         await _settle(app, pilot)
-        assert "workbench lake ingest" in _caption(app)
+        tables = app.query_one(CatalogTree).root.children[0]
+        assert "press i to ingest" in str(tables.children[0].label)

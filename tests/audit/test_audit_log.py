@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, SPECS
+from conftest import REPO, SPECS
 from workbench.audit import AuditLog
 from workbench.workspace import Workspace
 

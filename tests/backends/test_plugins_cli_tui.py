@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 
+from tui_support import settle
+
 from workbench.errors import ExitCode
 
 
@@ -55,23 +57,17 @@ async def test_plugins_tab_lists_back_ends_and_checks_one(empty_workspace):
     async with app.run_test(size=(140, 48)) as pilot:
         await pilot.press("5")
         pane = app.query_one(PluginsPane)
-        await pilot.pause()
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await settle(app, pilot, rounds=1)
         table = pane.query_one("#plugins-table", DataTable)
         rows = [table.get_row_at(i)[:2] for i in range(table.row_count)]
         assert ["local", "compute"] in [list(r) for r in rows]
         row = next(i for i, r in enumerate(rows) if list(r) == ["local", "compute"])
         table.move_cursor(row=row)
-        await pilot.pause()
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await settle(app, pilot, rounds=1)
         form = pane.query_one(BackendOptionsForm)
         form.query_one("#opt-workers").value = "1"
         table.focus()
         await pilot.press("c")
-        await pilot.pause()
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await settle(app, pilot, rounds=1)
         result = str(pane.query_one("#check-result", Static).render())
         assert "works" in result, result

@@ -53,7 +53,8 @@ def test_thresholds_on_age_and_the_audit_chain(with_champion: Workspace) -> None
     later = governance_report(ws, now=datetime.now(timezone.utc) + timedelta(days=11))
     text = " | ".join(later.all_violations)
     assert "trained 11" in text and "promoted and never evaluated" in text
-    con = sqlite3.connect(ws.audit_path)  # tamper with the hash-chained log
+    con = sqlite3.connect(ws.audit_path)  # tamper with the hash-chained log (an attacker drops the guard first)
+    con.execute("DROP TRIGGER IF EXISTS events_no_update")
     con.execute("UPDATE events SET actor = 'mallory' WHERE seq = 2")
     con.commit()
     con.close()

@@ -13,9 +13,7 @@ from workbench.registry.store import RegistryStore
 from workbench.workspace import Workspace
 
 
-async def _settle(app, pilot) -> None:
-    await app.workers.wait_for_complete()
-    await pilot.pause()
+from tui_support import settle as _settle
 
 
 async def _open_models(app, pilot) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import SPECS
+from conftest import SPECS
 from workbench.audit import AuditLog
 from workbench.workspace import Workspace
 

@@ -6,7 +6,8 @@ import time
 
 from textual.widgets import DataTable, Static
 
-from tests.conftest import SPECS
+from conftest import SPECS
+from tui_support import settle
 from workbench.pipeline.spec import load_spec
 from workbench.runs.engine import start_detached
 from workbench.workspace import Workspace
@@ -23,8 +24,7 @@ async def _until(pilot, predicate, timeout: float = 60.0) -> None:
 
 async def _open_runs(app, pilot) -> None:
     """Press 2 once start-up work is done (the Lake tab focuses its table list when its load finishes)."""
-    await pilot.pause()
-    await app.workers.wait_for_complete()
+    await settle(app, pilot, rounds=1)
     await pilot.press("2")
     await _until(pilot, lambda: app.focused is not None and app.focused.id == "runs-table", timeout=10)
 

@@ -1,4 +1,4 @@
-"""`workbench lake ...`: tables, show, ingest, versions."""
+"""`workbench lake ...`: tables, show, profile, versions, sql, ingest, attach, export, prune."""
 
 from __future__ import annotations
 
@@ -31,24 +31,40 @@ def tables(state: CliState, as_json: bool) -> None:
     if not infos:
         click.echo("The lake has no tables yet; load some with `workbench lake ingest FILE`.")
         return
-    echo_table(["table", "rows", "columns", "version", "updated (UTC)"],
-               [[t.name, t.row_count, t.column_count, t.version, t.updated_at] for t in infos])
+    echo_table(["table", "rows", "columns", "version", "updated (UTC)", "size"],
+               [[t.name, t.row_count, t.column_count, t.version, t.updated_at, _size(t.size_bytes)] for t in infos])
+
+
+def _size(size: int | None) -> str:
+    if not size:
+        return "inlined" if size == 0 else ""
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024  # type: ignore[assignment]
+    return ""
 
 
 @lake.command()
 @click.argument("table")
 @click.option("--limit", "-n", default=20, show_default=True, type=click.IntRange(0, 10_000), help="Rows to show.")
 @click.option("--offset", default=0, type=click.IntRange(0), help="Rows to skip.")
-@click.option("--version", "version", type=click.IntRange(1), help="Read an older version of the table.")
+@click.option("--version", "version", type=click.IntRange(1), help="Read an older version of the table (or TABLE@N).")
+@click.option("--sort", help="Sort by this column.")
+@click.option("--desc", is_flag=True, help="Sort descending.")
+@click.option("--where", help="Only rows matching this SQL condition, e.g. \"dep_delay > 60\".")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @pass_state
-def show(state: CliState, table: str, limit: int, offset: int, version: int | None, as_json: bool) -> None:
-    """Show rows of TABLE (a page: --offset / --limit)."""
+def show(state: CliState, table: str, limit: int, offset: int, version: int | None, sort: str | None, desc: bool,
+         where: str | None, as_json: bool) -> None:
+    """Show rows of TABLE (a page: --offset / --limit), optionally sorted and filtered."""
     from workbench.lake import open_lake
     from workbench.lake.preview import preview_table
 
+    table, version = _table_and_version(table, version)
     with open_lake(state.workspace()) as lk:
-        page = preview_table(lk, table, offset=offset, limit=limit, version=version)
+        page = preview_table(lk, table, offset=offset, limit=limit, version=version, sort=sort, descending=desc,
+                             where=where)
     if as_json:
         echo_json(page.as_dict())
         return
@@ -99,3 +115,214 @@ def ingest(state: CliState, paths: tuple[Path, ...], table: str | None, replace:
         return
     for v in created:
         click.echo(f"{v.table}: version {v.version}, {v.row_count:,} rows, fingerprint {v.fingerprint[:16]}")
+
+
+def _table_and_version(spec: str, version: int | None) -> tuple[str, int | None]:
+    from workbench.errors import LakeError
+    from workbench.lake.catalog import parse_table_spec
+
+    name, at = parse_table_spec(spec)
+    if at is not None and version is not None and at != version:
+        raise LakeError(f"{spec!r} and --version {version} name different versions.")
+    return name, at if at is not None else version
+
+
+def _fmt_stat(value: object) -> object:
+    if isinstance(value, float):
+        return float(f"{value:.6g}")
+    return value
+
+
+@lake.command()
+@click.argument("table")
+@click.option("--target", help="Also show every column against this target column.")
+@click.option("--positive", help="With --target: the class whose rate is shown (default: true/1/yes, or the minority class).")
+@click.option("--basic", is_flag=True, help="Only the fast statistics (count, nulls, min, max, mean, std).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_state
+def profile(state: CliState, table: str, target: str | None, positive: str | None, basic: bool, as_json: bool) -> None:
+    """Per-column statistics of TABLE (TABLE@N for an older version), as in the TUI's Profile view."""
+    from workbench.lake import open_lake
+    from workbench.lake.profile import profile_table
+    from workbench.lake.versus_target import versus_target
+
+    name, version = _table_and_version(table, None)
+    with open_lake(state.workspace()) as lk:
+        prof = profile_table(lk, name, version, basic_only=basic)
+        vs = versus_target(lk, name, target, version, positive=positive) if target else None
+    if as_json:
+        echo_json({"profile": prof.as_dict(), "versus_target": vs.as_dict() if vs else None})
+        return
+    click.echo(f"{name}{'@' + str(version) if version else ''}: {prof.row_count:,} rows, {len(prof.columns)} columns "
+               f"({prof.elapsed_s:.2f} s)")
+    echo_table(["column", "type", "null %", "distinct≈", "min", "max", "mean", "std", "q25", "median", "q75", "top value"],
+               [[c.name, c.dtype, round(c.null_pct, 2), c.distinct, _fmt_stat(c.min), _fmt_stat(c.max), _fmt_stat(c.mean),
+                 _fmt_stat(c.std), _fmt_stat(c.q25), _fmt_stat(c.q50), _fmt_stat(c.q75),
+                 f"{c.top_values[0][0]} ({c.top_values[0][1]:,})" if c.top_values else (c.note or "")]
+                for c in prof.columns])
+    if vs is None:
+        return
+    what = f"rate of {vs.target} = {vs.positive}" if vs.target_kind == "binary" else f"mean of {vs.target}"
+    click.echo(f"\nVersus target {vs.target!r} ({what}; overall {vs.overall:.4g} over {vs.rows:,} rows; "
+               f"{vs.elapsed_s:.2f} s). Score: eta², share of the target's variance the buckets explain.")
+    width = max(len(f.feature) for f in vs.features) if vs.features else 7
+    for f in vs.features:
+        score = "     -" if f.score is None else f"{f.score:6.4f}"
+        flag = "  LEAKAGE?" if f.leakage_suspect else ""
+        click.echo(f"{f.feature:<{width}}  {score}{flag}  " + (f.note or "  ".join(
+            f"{b.label}: {b.target_mean:.3g} (n={b.count:,})" for b in f.buckets)))
+
+
+@lake.command()
+@click.argument("statement", required=False)
+@click.option("--file", "-f", "sql_file", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="Read the statement from a file.")
+@click.option("--write", "allow_write", is_flag=True, help="Allow CREATE [OR REPLACE] TABLE … AS SELECT (a new, audited version).")
+@click.option("--limit", "-n", default=50, show_default=True, type=click.IntRange(0, 10_000), help="Rows to show.")
+@click.option("--offset", default=0, type=click.IntRange(0), help="Rows to skip.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_state
+def sql(state: CliState, statement: str | None, sql_file: Path | None, allow_write: bool, limit: int, offset: int,
+        as_json: bool) -> None:
+    """Run one SQL statement against the lake (read-only unless --write)."""
+    from workbench.errors import LakeError
+    from workbench.lake import open_lake
+    from workbench.lake.sql import query_page, write_table
+    from workbench.lake.sql_history import add_history
+
+    if (statement is None) == (sql_file is None):
+        raise LakeError("Give one SQL statement, either as an argument or with --file.")
+    text = statement if statement is not None else sql_file.read_text(encoding="utf-8")  # type: ignore[union-attr]
+    ws = state.workspace()
+    try:
+        with open_lake(ws) as lk:
+            if allow_write:
+                version = write_table(lk, text, ws.actor)
+                _audit(ws, "lake.sql_write", version.table, params={"sql": text.strip(), "rows": version.row_count},
+                       data_version=version.version, fingerprint=version.fingerprint)
+            else:
+                page = query_page(lk, text, offset=offset, limit=limit)
+    except LakeError:
+        add_history(ws, text, ok=False)
+        raise
+    add_history(ws, text, ok=True)
+    if allow_write:
+        if as_json:
+            echo_json(version.as_dict())
+        else:
+            click.echo(f"{version.table}: version {version.version}, {version.row_count:,} rows, "
+                       f"fingerprint {(version.fingerprint or '')[:16]}")
+        return
+    if as_json:
+        echo_json(page.as_dict())
+        return
+    echo_table(page.columns, page.rows, raw=True)
+    click.echo(f"({page.caption})")
+
+
+def _audit(ws, kind: str, subject: str, **fields) -> None:  # type: ignore[no-untyped-def]
+    from workbench.audit import AuditLog
+
+    with AuditLog(ws.audit_path, ws.root) as log:
+        log.record(kind, actor=ws.actor, subject=subject, **fields)
+
+
+@lake.command()
+@click.argument("path", required=False, type=click.Path(path_type=Path))
+@click.option("--as", "name", help="Name to query the source by (default: derived from PATH).")
+@click.option("--list", "list_only", is_flag=True, help="List the attached sources.")
+@click.option("--remove", help="Detach the source with this name.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_state
+def attach(state: CliState, path: Path | None, name: str | None, list_only: bool, remove: str | None, as_json: bool) -> None:
+    """Attach a .duckdb/.sqlite file or a folder of Parquet/CSV files read-only, as NAME.table."""
+    from workbench.errors import LakeError
+    from workbench.lake import open_lake
+    from workbench.lake.attach import attach_source, detach_source, list_sources, source_tables
+    from workbench.lake.names import table_name_from_path
+
+    ws = state.workspace()
+    if list_only or (path is None and remove is None):
+        with open_lake(ws) as lk:
+            found = [(s, [t.name for t in source_tables(lk, s.name)]) for s in list_sources(ws)]
+        if as_json:
+            echo_json([{**s.as_dict(), "tables": t} for s, t in found])
+        elif not found:
+            click.echo("No attached sources; attach one with `workbench lake attach PATH --as NAME`.")
+        else:
+            echo_table(["name", "kind", "path", "tables"], [[s.name, s.kind, s.path, ", ".join(t)] for s, t in found])
+        return
+    with open_lake(ws) as lk:
+        if remove is not None:
+            if path is not None:
+                raise LakeError("Give either PATH to attach or --remove NAME, not both.")
+            source = detach_source(lk, remove)
+            _audit(ws, "lake.detach", source.name, params=source.as_dict())
+            tables: list[str] = []
+        else:
+            assert path is not None
+            source = attach_source(lk, path, name or table_name_from_path(Path(path)))
+            tables = [t.name for t in source_tables(lk, source.name)]
+            _audit(ws, "lake.attach", source.name, params={**source.as_dict(), "tables": tables})
+    if as_json:
+        echo_json({**source.as_dict(), "tables": tables, "attached": remove is None})
+    elif remove is not None:
+        click.echo(f"Detached {source.name} ({source.path}).")
+    else:
+        click.echo(f"Attached {source.path} as {source.name} ({source.kind}): {', '.join(tables) or 'no tables'}")
+
+
+@lake.command()
+@click.argument("source")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["csv", "parquet", "json"]), help="Default: from PATH's suffix.")
+@click.option("--query", is_flag=True, help="SOURCE is a read-only SQL query rather than a table name.")
+@click.option("--force", is_flag=True, help="Overwrite PATH if it exists.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_state
+def export(state: CliState, source: str, path: Path, fmt: str | None, query: bool, force: bool, as_json: bool) -> None:
+    """Export SOURCE (a table, TABLE@N, or with --query a SELECT) to a CSV, Parquet or JSON file."""
+    from workbench.lake import open_lake
+    from workbench.lake.export import export_data
+
+    ws = state.workspace()
+    with open_lake(ws) as lk:
+        if query:
+            result = export_data(lk, path, query=source, fmt=fmt, overwrite=force)
+        else:
+            name, version = _table_and_version(source, None)
+            result = export_data(lk, path, table=name, version=version, fmt=fmt, overwrite=force)
+    _audit(ws, "lake.export", result.source, params=result.as_dict())
+    if as_json:
+        echo_json(result.as_dict())
+        return
+    click.echo(f"Exported {result.row_count:,} rows of {result.source} to {result.path} ({result.format}, "
+               f"{_size(result.size_bytes)})")
+
+
+@lake.command()
+@click.argument("table")
+@click.option("--keep", default=1, show_default=True, type=click.IntRange(1), help="Newest versions to keep.")
+@click.option("--dry-run", is_flag=True, help="Say what would be pruned; change nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_state
+def prune(state: CliState, table: str, keep: int, dry_run: bool, as_json: bool) -> None:
+    """Delete old versions of TABLE for good (they stop being readable); audited."""
+    from workbench.lake import open_lake
+    from workbench.lake.prune import prune_versions
+
+    ws = state.workspace()
+    with open_lake(ws) as lk:
+        result = prune_versions(lk, table, keep=keep, dry_run=dry_run)
+    if not dry_run:
+        _audit(ws, "lake.prune", table, params=result.as_dict())
+    if as_json:
+        echo_json(result.as_dict())
+        return
+    verb = "Would prune" if dry_run else "Pruned"
+    pruned = ", ".join(map(str, result.pruned_versions)) or "nothing"
+    click.echo(f"{verb} {table} versions: {pruned}; kept {', '.join(map(str, result.kept_versions))}"
+               + (f"; {result.files_deleted} data files deleted" if not dry_run else ""))
+    if result.shared_versions:
+        click.echo(f"Versions {', '.join(map(str, result.shared_versions))} share a snapshot with other tables' kept "
+                   "versions and stay readable until those are pruned.")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -10,10 +9,10 @@ from typing import Sequence
 import duckdb
 
 from workbench.errors import LakeError
-from workbench.lake.catalog import TableVersion, table_exists, table_versions
-from workbench.lake.engine import LAKE_ALIAS, Lake
-from workbench.lake.fingerprint import FINGERPRINT_ALGORITHM, fingerprint_relation
-from workbench.lake.names import check_table_name, quote_ident, quote_literal, table_name_from_path
+from workbench.lake.catalog import TableVersion, table_exists
+from workbench.lake.engine import Lake
+from workbench.lake.names import check_table_name, quote_literal, table_name_from_path
+from workbench.lake.versioning import Progress, check_column_names, commit_versions, committed_versions, stage_version
 
 _READERS = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet"}
 
@@ -39,28 +38,60 @@ def _reader_sql(paths: Sequence[Path]) -> str:
 
 
 def plan_ingest(paths: Sequence[Path], table: str | None) -> list[IngestRequest]:
-    """Check the inputs before touching the lake: files exist, are readable, names are valid."""
+    """Check the inputs before touching the lake: files exist, are readable, names are valid.
+
+    A directory stands for the CSV/Parquet files directly inside it, read together as one table."""
     if not paths:
         raise LakeError("Name at least one file to ingest.")
-    resolved = []
+    groups: list[tuple[Path, tuple[Path, ...]]] = []
     for path in paths:
         p = Path(path).expanduser()
         if not p.exists():
             raise LakeError(f"No such file: {p}.")
         if p.is_dir():
-            raise LakeError(f"{p} is a directory; name the files inside it.")
+            files = tuple(sorted(f.resolve() for f in p.iterdir() if f.is_file() and f.suffix.lower() in _READERS))
+            if not files:
+                raise LakeError(f"{p} has no .csv or .parquet files to ingest.")
+            groups.append((p.resolve(), files))
+            continue
         if p.stat().st_size == 0:
             raise LakeError(f"{p} is empty.")
-        resolved.append(p.resolve())
+        groups.append((p.resolve(), (p.resolve(),)))
+    for _, files in groups:
+        for f in files:
+            if f.stat().st_size == 0:
+                raise LakeError(f"{f} is empty.")
     if table is not None:
-        return [IngestRequest(check_table_name(table), tuple(resolved))]
+        return [IngestRequest(check_table_name(table), tuple(f for _, files in groups for f in files))]
     requests: dict[str, IngestRequest] = {}
-    for p in resolved:
-        name = check_table_name(table_name_from_path(p))
+    for origin, files in groups:
+        name = check_table_name(table_name_from_path(origin))
         if name in requests:
             raise LakeError(f"Two files would both become table {name!r}; use --table to ingest them together.")
-        requests[name] = IngestRequest(name, (p,))
+        requests[name] = IngestRequest(name, files)
     return list(requests.values())
+
+
+def _check_same_columns(cur: duckdb.DuckDBPyConnection, paths: Sequence[Path]) -> None:
+    """Files read into one table must agree on their columns; union-by-name would hide the mismatch as NULLs."""
+    if len(paths) < 2:
+        return
+    first_cols: list[str] | None = None
+    for path in paths:
+        try:
+            cols = [r[0] for r in cur.execute(f"DESCRIBE SELECT * FROM {_reader_sql([path])}").fetchall()]
+        except duckdb.Error as exc:
+            problem = _diagnose_csvs([path])
+            raise LakeError(f"Cannot read {problem or str(path) + ': ' + _clean_error(exc)}") from exc
+        if first_cols is None:
+            first_cols = cols
+        elif [c.lower() for c in cols] != [c.lower() for c in first_cols] and sorted(c.lower() for c in cols) != sorted(
+            c.lower() for c in first_cols
+        ):
+            raise LakeError(
+                f"{paths[0].name} and {path.name} have different columns ({', '.join(first_cols)} vs {', '.join(cols)}); "
+                "ingest them as separate tables."
+            )
 
 
 def _clean_error(exc: duckdb.Error) -> str:
@@ -79,72 +110,61 @@ def ingest_files(
     table: str | None = None,
     replace: bool = False,
     actor: str = "unknown",
+    progress: Progress | None = None,
 ) -> list[TableVersion]:
-    """Ingest files in one lake transaction: every table gets its new version, or none does."""
+    """Ingest files in one lake transaction: every table gets its new version, or none does.
+
+    `progress` receives DuckDB's estimate (0–100) of the read currently running, for progress bars.
+    """
     requests = plan_ingest(paths, table)
     cur = lake.cursor()
     for req in requests:
         if table_exists(lake, req.table) and not replace:
             raise LakeError(f"Table {req.table!r} already exists; pass --replace to write a new version of it.")
+        _check_csv_headers(req.paths)
+        _check_same_columns(cur, req.paths)
     entries = []
     cur.execute("BEGIN TRANSACTION")
     try:
         for req in requests:
             source = ", ".join(str(p) for p in req.paths)
             try:
-                cur.execute(f"CREATE OR REPLACE TABLE {quote_ident(req.table)} AS SELECT * FROM {_reader_sql(req.paths)}")
+                entry = stage_version(lake, cur, req.table, f"SELECT * FROM {_reader_sql(req.paths)}", source, progress)
             except duckdb.Error as exc:
                 problem = _diagnose_csvs(req.paths)
                 raise LakeError(f"Cannot read {problem or source + ': ' + _clean_error(exc)}") from exc
-            columns = cur.execute(f"DESCRIBE {quote_ident(req.table)}").fetchall()
-            if not columns:
-                raise LakeError(f"{source} has no columns.")
-            if len(columns) == 1:
+            if len(entry["schema"]) == 1:
                 # The sniffer falls back to one column when rows disagree; say which line is wrong.
                 problem = _diagnose_csvs(req.paths)
                 if problem:
                     raise LakeError(f"Cannot read {problem}")
-            _check_column_names([c[0] for c in columns], source)
-            fingerprint, rows = fingerprint_relation(cur, quote_ident(req.table))
-            if rows == 0:
-                raise LakeError(f"{source} has a header but no rows; nothing was ingested.")
-            previous = table_versions(lake, req.table)
-            entries.append(
-                {
-                    "table": req.table,
-                    "version": (previous[-1].version + 1) if previous else 1,
-                    "operation": "replace" if previous else "create",
-                    "source": source,
-                    "row_count": rows,
-                    "schema": [[c[0], c[1]] for c in columns],
-                    "fingerprint": fingerprint,
-                    "fingerprint_algorithm": FINGERPRINT_ALGORITHM,
-                }
-            )
-        message = "ingest " + ", ".join(e["table"] for e in entries)
-        cur.execute(
-            f"CALL {LAKE_ALIAS}.set_commit_message(?, ?, extra_info => ?)",
-            [actor, message, json.dumps({"workbench": 1, "tables": entries})],
-        )
-        cur.execute("COMMIT")
+            if entry["row_count"] == 0:
+                problem = _diagnose_csvs(req.paths)  # a lone ragged row can read as "no rows"
+                raise LakeError(f"Cannot read {problem}" if problem else f"{source} has a header but no rows; nothing was ingested.")
+            entries.append(entry)
+        commit_versions(cur, actor, "ingest " + ", ".join(e["table"] for e in entries), entries)
     except BaseException:
         cur.execute("ROLLBACK")
         raise
-    out = []
-    for e in entries:
-        versions = table_versions(lake, e["table"])
-        out.append(versions[-1])
-    return out
+    return committed_versions(lake, entries)
 
 
-def _check_column_names(names: list[str], source: str) -> None:
-    seen: set[str] = set()
-    for name in names:
-        if not name.strip():
-            raise LakeError(f"{source} has an empty column name.")
-        if name.lower() in seen:
-            raise LakeError(f"{source} has the column {name!r} twice.")
-        seen.add(name.lower())
+def _check_csv_headers(paths: Sequence[Path]) -> None:
+    """DuckDB silently renames duplicate (`a_1`) and empty (`column1`) header names: refuse them instead."""
+    import csv
+
+    for path in paths:
+        if _READERS.get(path.suffix.lower()) != "csv":
+            continue
+        try:
+            with open(path, newline="", encoding="utf-8") as fh:
+                first = fh.readline()
+        except UnicodeDecodeError as exc:
+            raise LakeError(f"Cannot read {path}: not UTF-8 text (byte {exc.start}); convert it to UTF-8 first.") from exc
+        delimiter = "\t" if path.suffix.lower() == ".tsv" else max([",", ";", "\t", "|"], key=first.count)
+        header = next(csv.reader([first], delimiter=delimiter), [])
+        if len(header) > 1:
+            check_column_names(header, str(path))
 
 
 def _diagnose_csvs(paths: Sequence[Path]) -> str | None:

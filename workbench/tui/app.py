@@ -55,6 +55,12 @@ class WorkbenchApp(App[None]):
                 yield PluginsPane(self.workspace)
         yield Footer()
 
+    def get_system_commands(self, screen):  # type: ignore[no-untyped-def]
+        yield from super().get_system_commands(screen)
+        from workbench.tui.panes.lake import lake_commands
+
+        yield from lake_commands(self)
+
     def action_show_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
         pane = self.query_one(f"#{tab} > *")

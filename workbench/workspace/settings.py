@@ -30,6 +30,28 @@ data_path = "lake/data"
 default_backend = "local"
 # Share of rows held out for scoring when a spec sets neither `holdout` nor `cv_folds`.
 default_holdout = 0.2
+
+# --- Model governance (workbench models / workbench governance report) --------------------------------
+# [governance]
+# approvers = []                     # who may approve promotions; empty = anyone but the requester
+# required_approvals = 1             # distinct approvals before the alias moves
+# protected_aliases = ["champion"]   # aliases that move only through an approved promotion request
+# max_champion_age_days = 90         # report fails when a champion was trained longer ago
+# max_days_since_evaluation = 30     # ... or was last evaluated against challengers longer ago
+# stale_data_grace_days = 0          # days a changed training table may go without re-evaluation
+# require_audit_verified = true      # report fails when the audit chain does not verify
+#
+# [registry]
+# psi_threshold = 0.2                # per-feature population stability index that counts as drift
+# missing_rate_threshold = 0.1       # change in a feature's missing rate that counts as drift
+
+# --- Back-ends (workbench plugins show compute|storage NAME lists every option) -----------------------
+# [backends.dask]
+# address = "tcp://scheduler:8786"   # empty: start a LocalCluster on 127.0.0.1
+# [storage]
+# backend = "s3"
+# [storage.s3]
+# bucket = "team-lake"               # credentials come from the AWS environment/profile, never from here
 """
 
 _KNOWN: dict[str, set[str]] = {

@@ -1,8 +1,14 @@
-"""Lake tab: the table list (name, rows, version) and a paged preview of the highlighted table."""
+"""Lake tab: the catalog tree on the left; preview, profile, versus-target and SQL views on the right.
+
+The pane owns the process's one lake connection (DuckLake readers do not block writers, so it stays
+open). The profile, versus-target and SQL views are built the first time they are shown, which keeps
+plotext and the SQL grammar off the start-up path.
+"""
 
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -10,67 +16,50 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widget import Widget
-from textual.widgets import DataTable, OptionList, Static
-from textual.widgets.option_list import Option
+from textual.widgets import ContentSwitcher, Static
 
 from workbench.errors import WorkbenchError
-from workbench.lake.catalog import TableInfo
-from workbench.lake.preview import Page
+from workbench.tui.lake.catalog_tree import CatalogTree
+from workbench.tui.lake.preview import PreviewView
 from workbench.workspace import Workspace
 
-PAGE_SIZE = 200
+VIEWS = {"preview": "Preview (v)", "profile": "Profile (d)", "target": "Versus target (t)", "sql": "SQL (e)"}
 
 
 class LakePane(Widget):
     BINDINGS = [
-        Binding("n,pagedown", "page(1)", "Next page"),
-        Binding("p,pageup", "page(-1)", "Prev page"),
+        Binding("v", "view('preview')", "Preview"),
+        Binding("d", "view('profile')", "Profile"),
+        Binding("t", "view('target')", "Vs target"),
+        Binding("e", "view('sql')", "SQL"),
+        Binding("i", "ingest", "Ingest"),
+        Binding("x", "export", "Export"),
         Binding("r", "reload", "Reload"),
-        Binding("tab", "switch_focus", "Tables/Preview", show=False),
+        Binding("tab", "switch_focus", "Catalog/View", show=False),
     ]
 
-    class TablesLoaded(Message):
-        def __init__(self, tables: list[TableInfo]) -> None:
+    class ExportDone(Message):
+        def __init__(self, text: str, error: bool) -> None:
             super().__init__()
-            self.tables = tables
-
-    class PageLoaded(Message):
-        def __init__(self, page: Page) -> None:
-            super().__init__()
-            self.page = page
-
-    class LoadFailed(Message):
-        def __init__(self, error: str) -> None:
-            super().__init__()
-            self.error = error
+            self.text, self.error = text, error
 
     def __init__(self, workspace: Workspace) -> None:
         super().__init__()
         self.workspace = workspace
         self._lake = None
         self._lake_lock = threading.Lock()
-        self.tables: list[TableInfo] = []
-        self.current_table: str | None = None
-        self.row_offset = 0
-        self.total_rows = 0
+        self.current: tuple[str, int | None] | None = None
+        self.view = "preview"
 
     def compose(self) -> ComposeResult:
-        tables = OptionList(id="tables")
-        tables.border_title = "Tables"
-        yield tables
-        with Vertical(id="preview-box"):
-            yield Static("Loading the lake…", id="caption")
-            yield DataTable(id="preview", zebra_stripes=True, cursor_type="row")
+        yield CatalogTree(self.workspace, self._get_lake, id="catalog")
+        with Vertical(id="lake-main"):
+            yield Static(self._view_bar(), id="view-bar")
+            with ContentSwitcher(initial="preview", id="lake-views"):
+                yield PreviewView(self._get_lake, id="preview")
 
-    def on_mount(self) -> None:
-        self.load_tables()
-
-    def focus_main(self) -> None:
-        self.query_one("#tables", OptionList).focus()
-
-    def action_switch_focus(self) -> None:
-        tables = self.query_one("#tables", OptionList)
-        (self.query_one("#preview", DataTable) if tables.has_focus else tables).focus()
+    def _view_bar(self) -> str:
+        return "  ".join(f"[b reverse] {label} [/]" if key == self.view else f" {label} " for key, label in VIEWS.items())
 
     def _get_lake(self):  # type: ignore[no-untyped-def]
         from workbench.lake import open_lake
@@ -84,85 +73,150 @@ class LakePane(Widget):
         if self._lake is not None:
             self._lake.close()
 
-    @work(thread=True, exclusive=True, group="lake-tables")
-    def load_tables(self) -> None:
-        from workbench.lake.catalog import list_tables
+    # -- focus and views ----------------------------------------------------------------------
+    def focus_main(self) -> None:
+        self.query_one(CatalogTree).focus()
 
-        try:
-            self.post_message(self.TablesLoaded(list_tables(self._get_lake())))
-        except WorkbenchError as exc:
-            self.post_message(self.LoadFailed(exc.message))
-        except Exception as exc:  # the TUI reports, never crashes
-            self.post_message(self.LoadFailed(f"{type(exc).__name__}: {exc}"))
+    def _active_view(self) -> Widget:
+        return self.query_one(f"#lake-views > #{self.view}")
 
-    @work(thread=True, exclusive=True, group="lake-page")
-    def load_page(self, table: str, offset: int) -> None:
-        from workbench.lake.preview import preview_table
-
-        try:
-            self.post_message(self.PageLoaded(preview_table(self._get_lake(), table, offset=offset, limit=PAGE_SIZE)))
-        except WorkbenchError as exc:
-            self.post_message(self.LoadFailed(exc.message))
-        except Exception as exc:
-            self.post_message(self.LoadFailed(f"{type(exc).__name__}: {exc}"))
-
-    @on(TablesLoaded)
-    def _show_tables(self, message: TablesLoaded) -> None:
-        self.tables = message.tables
-        option_list = self.query_one("#tables", OptionList)
-        option_list.clear_options()
-        option_list.add_options([Option(f"{t.name}  [dim]{t.row_count:,} rows · v{t.version or '-'}[/]", id=t.name)
-                                 for t in self.tables])
-        if not self.tables:
-            self.query_one("#caption", Static).update("The lake is empty: load files with `workbench lake ingest FILE`.")
-            return
-        names = [t.name for t in self.tables]
-        if self.current_table in names:
-            option_list.highlighted = names.index(self.current_table)
+    def action_switch_focus(self) -> None:
+        tree = self.query_one(CatalogTree)
+        if tree.has_focus:
+            self._active_view().focus_main()  # type: ignore[attr-defined]
         else:
-            option_list.highlighted = 0
-            option_list.focus()
+            tree.focus()
 
-    @on(OptionList.OptionHighlighted, "#tables")
-    def _table_highlighted(self, event: OptionList.OptionHighlighted) -> None:
-        name = event.option.id
-        if name and name != self.current_table:
-            self.current_table = name
-            self.row_offset = 0
-            self.query_one("#caption", Static).update(f"{name}: loading…")
-            self.load_page(name, 0)
-
-    @on(PageLoaded)
-    def _show_page(self, message: PageLoaded) -> None:
-        page = message.page
-        if page.table != self.current_table:
-            return  # a stale page for a table the user has moved away from
-        self.row_offset, self.total_rows = page.offset, page.total_rows
-        table = self.query_one("#preview", DataTable)
-        table.clear(columns=True)
-        table.add_columns(*page.columns)
-        table.add_rows([tuple("NULL" if v is None else str(v) for v in row) for row in page.rows])
-        self.query_one("#caption", Static).update(f"{page.table}: {page.caption}   (n/p: next/previous page)")
-
-    @on(LoadFailed)
-    def _show_error(self, message: LoadFailed) -> None:
-        self.query_one("#caption", Static).update(f"[b red]Error:[/] {message.error}")
-        self.notify(message.error, title="Lake", severity="error")
-
-    def action_page(self, direction: int) -> None:
-        if self.current_table is None:
+    def action_view(self, view: str) -> None:
+        switcher = self.query_one("#lake-views", ContentSwitcher)
+        if not switcher.query(f"#{view}"):
+            switcher.mount(self._build_view(view))
+            self.call_after_refresh(self.action_view, view)
             return
-        new_offset = self.row_offset + direction * PAGE_SIZE
-        if new_offset < 0 or new_offset >= max(self.total_rows, 1):
-            self.notify("No more rows that way.", timeout=2)
+        self.view = view
+        switcher.current = view
+        self.query_one("#view-bar", Static).update(self._view_bar())
+        widget = self._active_view()
+        if self.current is not None and hasattr(widget, "show_table"):
+            widget.show_table(*self.current)
+        widget.focus_main()  # type: ignore[attr-defined]
+
+    def _build_view(self, view: str) -> Widget:
+        if view == "profile":
+            from workbench.tui.lake.profile_view import ProfileView
+
+            return ProfileView(self._get_lake, id="profile")
+        if view == "target":
+            from workbench.tui.lake.target_view import VersusTargetView
+
+            return VersusTargetView(self._get_lake, id="target")
+        from workbench.tui.lake.sql_console import SqlConsole
+
+        return SqlConsole(self.workspace, self._get_lake, id="sql")
+
+    @on(CatalogTree.Chosen)
+    def _chosen(self, message: CatalogTree.Chosen) -> None:
+        if self.current == (message.table, message.version):
             return
-        self.load_page(self.current_table, new_offset)
+        self.current = (message.table, message.version)
+        self.query_one(PreviewView).show_table(message.table, message.version)
+        widget = self._active_view()
+        if widget.id != "preview" and hasattr(widget, "show_table"):
+            widget.show_table(message.table, message.version)
+
+    # -- ingest, export, reload ---------------------------------------------------------------
+    def action_ingest(self) -> None:
+        from workbench.tui.lake.dialogs import IngestScreen
+
+        def done(versions: list | None) -> None:
+            if versions:
+                text = ", ".join(f"{v.table} v{v.version} ({v.row_count:,} rows)" for v in versions)
+                self.notify(f"Ingested {text}.", title="Lake")
+                self.action_reload()
+
+        self.app.push_screen(IngestScreen(self.workspace, self._get_lake), done)
+
+    def action_export(self) -> None:
+        if self.view == "sql":
+            self._active_view().action_export()  # type: ignore[attr-defined]
+            return
+        if self.current is None:
+            self.notify("Choose a table to export first.", severity="warning")
+            return
+        from workbench.tui.lake.sql_console import ExportRequested
+
+        self.post_message(ExportRequested(table=self.current[0], version=self.current[1]))
+
+    def on_export_requested(self, message) -> None:  # type: ignore[no-untyped-def]
+        from workbench.tui.lake.dialogs import ExportScreen
+
+        if message.table is not None:
+            what = message.table + (f"@{message.version}" if message.version else "")
+            default = str(Path.cwd() / f"{message.table.replace('.', '_')}.csv")
+        else:
+            what, default = "the query result", str(Path.cwd() / "result.csv")
+
+        def chosen(answer: str | None) -> None:
+            if answer:
+                force = answer.startswith("!")
+                self._export(message.table, message.version, message.query, Path(answer.lstrip("!")), force)
+
+        self.app.push_screen(ExportScreen(what, default), chosen)
+
+    @work(thread=True, group="lake-export")
+    def _export(self, table: str | None, version: int | None, query: str | None, path: Path, force: bool) -> None:
+        from workbench.audit import AuditLog
+        from workbench.lake.export import export_data
+
+        ws = self.workspace
+        try:
+            result = export_data(self._get_lake(), path, table=table, version=version, query=query, overwrite=force)
+            with AuditLog(ws.audit_path, ws.root) as log:
+                log.record("lake.export", actor=ws.actor, subject=result.source, params=result.as_dict())
+            self.post_message(self.ExportDone(f"Exported {result.row_count:,} rows to {result.path}.", False))
+        except WorkbenchError as exc:
+            self.post_message(self.ExportDone(exc.message, True))
+        except Exception as exc:
+            self.post_message(self.ExportDone(f"{type(exc).__name__}: {exc}", True))
+
+    @on(ExportDone)
+    def _export_done(self, message: ExportDone) -> None:
+        self.notify(message.text, title="Export", severity="error" if message.error else "information")
+
+    def on_sql_console_lake_changed(self) -> None:
+        self.action_reload()
 
     def action_reload(self) -> None:
-        self.current_table = None
-        self.load_tables()
+        self.current = None  # re-pin the preview to the newest snapshot once the catalog is back
+        self.query_one(CatalogTree).reload()
 
     def refresh_data(self) -> None:
         """Called when the tab is shown: tables may have been written by other processes."""
-        if self.tables:
-            self.load_tables()
+        self.query_one(CatalogTree).reload()
+
+
+LAKE_COMMANDS = [
+    ("Lake: preview", "Pages of the highlighted table", "view('preview')"),
+    ("Lake: profile", "Per-column statistics and charts", "view('profile')"),
+    ("Lake: versus target", "Every column against a target column", "view('target')"),
+    ("Lake: SQL console", "Read-only SQL; writes with ctrl+t", "view('sql')"),
+    ("Lake: ingest a file", "Load CSV/Parquet as a new table or version", "ingest"),
+    ("Lake: export", "The table or the SQL result to CSV/Parquet/JSON", "export"),
+    ("Lake: reload the catalog", "See tables written by other processes", "reload"),
+]
+
+
+def lake_commands(app):  # type: ignore[no-untyped-def]
+    """Command-palette entries for the Lake tab (the App adds them to its system commands)."""
+    from textual.app import SystemCommand
+
+    def run(action: str):  # type: ignore[no-untyped-def]
+        def go() -> None:
+            app.action_show_tab("lake")
+            pane = app.query_one(LakePane)
+            pane.call_after_refresh(pane.run_action, action)
+
+        return go
+
+    for title, help_text, action in LAKE_COMMANDS:
+        yield SystemCommand(title, help_text, run(action))

@@ -1,0 +1,98 @@
+"""Write a table version: build the data in the open transaction, fingerprint it, commit with metadata.
+
+Every Workbench write (ingest, SQL `CREATE TABLE … AS`) goes through here, so each version records the
+same fields: version number, operation, source, row count, schema and a whole-table fingerprint.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any, Callable
+
+import duckdb
+
+from workbench.errors import LakeError
+from workbench.lake.catalog import TableVersion, table_versions
+from workbench.lake.engine import LAKE_ALIAS, Lake
+from workbench.lake.fingerprint import FINGERPRINT_ALGORITHM, fingerprint_relation
+from workbench.lake.names import quote_ident
+
+Progress = Callable[[float], None]
+
+
+def check_column_names(names: list[str], source: str) -> None:
+    seen: set[str] = set()
+    for name in names:
+        if not name.strip():
+            raise LakeError(f"{source} has an empty column name.")
+        if name.lower() in seen:
+            raise LakeError(f"{source} has the column {name!r} twice.")
+        seen.add(name.lower())
+
+
+def run_with_progress(cur: duckdb.DuckDBPyConnection, sql: str, progress: Progress | None) -> None:
+    """Run one statement; while it runs, report DuckDB's own progress estimate (0–100) every 0.2 s."""
+    if progress is None:
+        cur.execute(sql)
+        return
+    done = threading.Event()
+
+    def poll() -> None:
+        while not done.wait(0.2):
+            try:
+                pct = cur.query_progress()
+            except duckdb.Error:
+                continue
+            if pct is not None and pct >= 0:
+                progress(float(pct))
+
+    poller = threading.Thread(target=poll, daemon=True)
+    poller.start()
+    try:
+        cur.execute(sql)
+    finally:
+        done.set()
+        poller.join()
+    progress(100.0)
+
+
+def stage_version(
+    lake: Lake,
+    cur: duckdb.DuckDBPyConnection,
+    table: str,
+    select_sql: str,
+    source: str,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Inside an open transaction: (re)create `table` from `select_sql` and describe the new version."""
+    run_with_progress(cur, f"CREATE OR REPLACE TABLE {quote_ident(table)} AS {select_sql}", progress)
+    columns = cur.execute(f"DESCRIBE {quote_ident(table)}").fetchall()
+    if not columns:
+        raise LakeError(f"{source} has no columns.")
+    check_column_names([c[0] for c in columns], source)
+    fingerprint, rows = fingerprint_relation(cur, quote_ident(table))
+    previous = table_versions(lake, table)
+    return {
+        "table": table,
+        "version": (previous[-1].version + 1) if previous else 1,
+        "operation": "replace" if previous else "create",
+        "source": source,
+        "row_count": rows,
+        "schema": [[c[0], c[1]] for c in columns],
+        "fingerprint": fingerprint,
+        "fingerprint_algorithm": FINGERPRINT_ALGORITHM,
+    }
+
+
+def commit_versions(cur: duckdb.DuckDBPyConnection, actor: str, message: str, entries: list[dict[str, Any]]) -> None:
+    """Attach the Workbench metadata to the snapshot and commit the open transaction."""
+    cur.execute(
+        f"CALL {LAKE_ALIAS}.set_commit_message(?, ?, extra_info => ?)",
+        [actor, message, json.dumps({"workbench": 1, "tables": entries})],
+    )
+    cur.execute("COMMIT")
+
+
+def committed_versions(lake: Lake, entries: list[dict[str, Any]]) -> list[TableVersion]:
+    return [table_versions(lake, e["table"])[-1] for e in entries]

@@ -1,0 +1,1 @@
+"""Widgets and dialogs of the Lake tab: catalog tree, preview, profile, versus target, SQL console."""

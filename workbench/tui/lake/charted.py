@@ -1,0 +1,40 @@
+"""The layout the profile and versus-target views share: a caption, a table, and a chart of the row under the cursor."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.widget import Widget
+from textual.widgets import DataTable, Static
+from textual_plotext import PlotextPlot
+
+
+class TableWithChart(Widget):
+    """Subclasses set PREFIX (ids become PREFIX-caption, PREFIX-table, PREFIX-chart) and PLACEHOLDER."""
+
+    PREFIX = "charted"
+    PLACEHOLDER = ""
+    DEFAULT_CSS = """
+    TableWithChart { height: 1fr; }
+    TableWithChart > .caption { height: 1; color: $text-muted; padding: 0 1; }
+    TableWithChart > DataTable { height: 1fr; }
+    TableWithChart > PlotextPlot { height: 15; border-top: solid $primary; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield Static(self.PLACEHOLDER, id=f"{self.PREFIX}-caption", classes="caption")
+        yield DataTable(id=f"{self.PREFIX}-table", zebra_stripes=True, cursor_type="row")
+        yield PlotextPlot(id=f"{self.PREFIX}-chart")
+
+    @property
+    def table(self) -> DataTable:
+        return self.query_one(DataTable)
+
+    @property
+    def chart(self) -> PlotextPlot:
+        return self.query_one(PlotextPlot)
+
+    def set_caption(self, text: str) -> None:
+        self.query_one(f"#{self.PREFIX}-caption", Static).update(text)
+
+    def focus_main(self) -> None:
+        self.table.focus()
