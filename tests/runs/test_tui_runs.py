@@ -42,7 +42,7 @@ async def test_runs_screen_shows_live_progress_and_cancels(sample_workspace: Wor
         await _open_runs(app, pilot)
         table = app.query_one("#runs-table", DataTable)
         await _until(pilot, lambda: table.row_count == 1)
-        await _until(pilot, lambda: "fit 1/2" in _text(app, "#run-progress") or "fit 2/2" in _text(app, "#run-progress"),
+        await _until(pilot, lambda: "search" in _text(app, "#run-progress") or "scored" in _text(app, "#run-progress"),
                      timeout=120)
         assert "running" in _text(app, "#run-progress") and "elapsed" in _text(app, "#run-progress")
         await pilot.press("c")

@@ -91,7 +91,7 @@ def batch(state: CliState, spec: Path, detach: bool, as_json: bool, quiet: bool,
         click.echo("")
         _table(result.trials, result.metric, "trial")
     holdout = ", ".join(f"{k}={v:.4f}" for k, v in result.holdout_scores.items())
-    click.echo(f"Best: {result.best_model} (CV {result.metric} = {result.cv_score:.4f}; holdout {holdout})")
+    click.echo(f"Best: {result.best_model} (CV {result.metric} = {result.best_score:.4f}; holdout {holdout})")
     click.echo(f"Model saved to {result.artifact_path} (sha256 {result.artifact_sha256[:12]}); "
                f"diagnostics in {result.diagnostics_path}")
 

@@ -49,7 +49,6 @@ class BatchResult:
     holdout_path: str = ""
     holdout_sha256: str = ""
     dropped_features: dict[str, str] = field(default_factory=dict)
-    cv_score: float | None = None  # the chosen model's CV mean of the primary metric
     holdout_scores: dict[str, float] = field(default_factory=dict)
     trials: list[dict[str, Any]] = field(default_factory=list)
     automl: dict[str, Any] = field(default_factory=dict)  # validation, feature engineering, timings, ...
@@ -148,10 +147,11 @@ def run_spec(
             run_id=run_id, spec=spec, task=trained.task.task, metric=trained.task.metric,
             data_source=data.source, data_version=data.version, fingerprint=data.fingerprint,
             row_count=data.row_count, train_rows=trained.train_rows, test_rows=trained.test_rows,
-            leaderboard=leaderboard, best_model=trained.best_model, best_score=trained.best_score,
+            # The score the leaderboard ranks by (CV mean); the frozen-holdout scores are reported beside it.
+            leaderboard=leaderboard, best_model=trained.best_model, best_score=best[trained.task.metric],
             artifact_path=str(model_path.relative_to(workspace.root)), artifact_sha256=digest,
             holdout_path=str(holdout_path.relative_to(workspace.root)), holdout_sha256=holdout_digest,
-            dropped_features=trained.features.dropped, cv_score=best[trained.task.metric],
+            dropped_features=trained.features.dropped,
             holdout_scores=trained.holdout_scores, trials=trained.trials, automl=summary,
             diagnostics_path=str(diagnostics_path.relative_to(workspace.root)),
             manifest_path=str(manifest_path.relative_to(workspace.root)), library_versions=libraries,
@@ -166,7 +166,7 @@ def run_spec(
                                "leaderboard": leaderboard, "artifact": result.artifact_path, "artifact_sha256": digest,
                                "holdout": result.holdout_path, "holdout_sha256": holdout_digest,
                                "train_rows": result.train_rows, "test_rows": result.test_rows,
-                               "dropped_features": result.dropped_features, "cv_score": result.cv_score,
+                               "dropped_features": result.dropped_features,
                                "holdout_scores": result.holdout_scores, "automl": summary,
                                "diagnostics": result.diagnostics_path}, **common),
         )

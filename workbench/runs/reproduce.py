@@ -18,7 +18,9 @@ from workbench.errors import BadInputError
 from workbench.workspace import Workspace
 
 DEFAULT_TOLERANCE = 1e-9
-_NOT_METRICS = ("model", "fit_time_s", "predict_ms_per_1k")
+# Costs and bookkeeping vary from run to run (timings) or are not scores: only metrics are compared.
+_NOT_METRICS = ("model", "fit_time_s", "predict_ms_per_1k", "latency_p50_ms", "latency_p95_ms", "model_size_kb",
+                "pareto", "trial", "trials", "config", "params")
 
 
 @dataclass
