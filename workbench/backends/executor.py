@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from typing import Any, Callable, ClassVar, Sequence
@@ -30,7 +31,7 @@ def call_task(task: Task) -> tuple[Any, float]:
     return value, time.perf_counter() - start
 
 
-class ExecutorCompute:
+class ExecutorCompute(ABC):
     """Base class for compute back-ends built on a `concurrent.futures.Executor`."""
 
     name: ClassVar[str] = "executor"
@@ -41,11 +42,11 @@ class ExecutorCompute:
     POLL_S: ClassVar[float] = 0.1  # how often a waiting run checks its cancel event
 
     # -- to implement -------------------------------------------------------------------------
-    def worker_count(self) -> int:
-        raise NotImplementedError
+    @abstractmethod
+    def worker_count(self) -> int: ...
 
-    def _executor(self) -> Executor:
-        raise NotImplementedError
+    @abstractmethod
+    def _executor(self) -> Executor: ...
 
     def _is_worker_lost(self, exc: BaseException) -> bool:
         return False

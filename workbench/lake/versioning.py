@@ -15,8 +15,8 @@ import duckdb
 from workbench.errors import LakeError
 from workbench.lake.catalog import TableVersion, table_versions
 from workbench.lake.engine import LAKE_ALIAS, Lake
-from workbench.lake.fingerprint import FINGERPRINT_ALGORITHM, fingerprint_relation
 from workbench.lake.names import quote_ident
+from workbench.lake.write import version_entry
 
 Progress = Callable[[float], None]
 
@@ -71,18 +71,7 @@ def stage_version(
     if not columns:
         raise LakeError(f"{source} has no columns.")
     check_column_names([c[0] for c in columns], source)
-    fingerprint, rows = fingerprint_relation(cur, quote_ident(table))
-    previous = table_versions(lake, table)
-    return {
-        "table": table,
-        "version": (previous[-1].version + 1) if previous else 1,
-        "operation": "replace" if previous else "create",
-        "source": source,
-        "row_count": rows,
-        "schema": [[c[0], c[1]] for c in columns],
-        "fingerprint": fingerprint,
-        "fingerprint_algorithm": FINGERPRINT_ALGORITHM,
-    }
+    return version_entry(lake, cur, table, source)
 
 
 def commit_versions(cur: duckdb.DuckDBPyConnection, actor: str, message: str, entries: list[dict[str, Any]]) -> None:
