@@ -91,6 +91,7 @@ def _spec(tmp_path: Path, body: str) -> Path:
         ('target = "island"\n[data]\nquery = "SELECT island FROM penguins WHERE island = \'Dream\'"\n', "constant"),
         ('target = "species"\n[data]\nquery = "DELETE FROM penguins"\n', "read-only"),
         ('target = "species"\n[data]\ntable = "penguins"\nversion = 9\n', "no version 9"),
+        ('target = "species"\n[data]\nquery = "SELECT * FROM penguins WHERE false"\n', "has no rows"),
     ],
 )
 def test_bad_input_is_one_sentence_and_records_nothing(

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from workbench.audit import AuditLog
 from workbench.audit.log import new_run_id, utc_now
-from workbench.errors import RunFailedError, WorkbenchError
+from workbench.errors import RunFailedError, SpecError, WorkbenchError
 from workbench.identity import current_host
 from workbench.lake.engine import open_lake
 from workbench.pipeline.spec import RunSpec, load_spec
@@ -77,7 +77,7 @@ def prepare_run(workspace: Workspace, spec: RunSpec, progress: Progress | None =
     with open_lake(workspace) as lake:
         data = load_data(lake, spec.data)
     if data.row_count == 0:
-        raise RunFailedError(f"The data for {spec.name!r} has no rows.") from None
+        raise SpecError(f"The data for {spec.name!r} has no rows; nothing to train on.") from None
     validate(data.frame, spec)  # bad target or columns: refuse before anything is recorded
     return data
 
