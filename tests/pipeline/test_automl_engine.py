@@ -110,8 +110,10 @@ def test_flights_sample_with_datetimes_and_high_cardinality(sample_workspace: Wo
     stages = [s for s, _ in events]
     assert stages[0] == "validate" and {"search", "scored", "final_fit", "diagnostics"} <= set(stages)
     trial_events = [i for s, i in events if s == "scored"]
-    assert trial_events and all({"trial", "candidate", "remaining_s", "best_score", "roc_auc"} <= set(i)
-                                for i in trial_events if "best_score" in i)
+    assert trial_events and all({"trial", "candidate", "remaining_s"} <= set(i) for i in trial_events)
+    # A trial that failed (a fold over its time slice on a loaded machine) carries no score of its own.
+    scored_ok = [i for i in trial_events if not i["message"].endswith("failed")]
+    assert scored_ok and all({"best_score", "roc_auc"} <= set(i) for i in scored_ok)
     assert [i["trial"] for i in trial_events] == list(range(1, len(trial_events) + 1))
     d = result.diagnostics
     assert d["confusion_matrix"]["labels"] == ["0", "1"] and len(d["roc_curve"]) == 1 and d["pr_curve"]
