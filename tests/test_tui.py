@@ -72,8 +72,9 @@ async def test_tabs_switch_by_key_and_show_runs_and_audit(sample_workspace: Work
         runs = app.query_one("#runs-table", DataTable)
         assert runs.row_count == 1
         assert runs.get_row_at(0)[:3] == [result.run_id, "penguin_species", "succeeded"]
-        detail = str(app.query_one("#run-detail", Static).render())
-        assert "lightgbm" in detail and "linear" in detail
+        board = app.query_one("#leaderboard", DataTable)
+        models = [board.get_row_at(i)[1] for i in range(board.row_count)]
+        assert "lightgbm" in models and "linear" in models
         await pilot.press("3")
         await _settle(app, pilot)
         assert app.query_one(TabbedContent).active == "audit"

@@ -1,8 +1,11 @@
 """Runs tab: every run with its state, duration and best score; the selected run's live progress (stage,
-step i/n, best so far, elapsed/remaining) and, once done, its leaderboard. `n` starts a run from a spec
-file in a detached worker (it outlives the TUI), `c` cancels the selected run.
+step i/n, best so far, elapsed/remaining) and, once done, its leaderboard and diagnostics charts. `n`
+starts a run from a spec file in a detached worker (it outlives the TUI), `c`
+cancels the selected run, `[` / `]` step through the charts.
 
-Runs are read from the log every second; runs whose worker died are marked interrupted on the way.
+Runs are read from the log every second; runs whose worker died are marked interrupted on the way. The
+detail area (leaderboard, charts) is rebuilt only when the selected run or its state changes, and its
+diagnostics are read from disk in a worker.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import DataTable, ProgressBar, Static
@@ -32,11 +36,22 @@ def _duration(run: dict[str, Any]) -> str:
     return f"{seconds:.0f}s" if seconds < 120 else f"{seconds / 60:.1f}m"
 
 
+RUN_COLUMNS = ("run", "name", "state", "duration", "best", "score", "metric", "actor", "started (UTC)", "rows")
+
+
+def _run_cells(r: dict[str, Any]) -> tuple[str, ...]:
+    score = f"{r['best_score']:.4f}" if r.get("best_score") is not None else ""
+    return (r["run_id"], r["name"], r["state"], _duration(r), r.get("best_model") or "", score, r.get("metric") or "",
+            r["actor"], (r["started_at"] or "")[:19], f"{r['row_count']:,}" if r.get("row_count") else "")
+
+
 class RunsPane(Widget):
     BINDINGS = [
         Binding("n", "new_run", "New run"),
         Binding("c", "cancel_run", "Cancel run"),
         Binding("r", "reload", "Reload"),
+        Binding("]", "next_chart", "Next chart"),
+        Binding("[", "previous_chart", "Prev chart"),
     ]
 
     class RunsLoaded(Message):
@@ -49,11 +64,17 @@ class RunsPane(Widget):
             super().__init__()
             self.text, self.error = text, error
 
+    class ResultsLoaded(Message):
+        def __init__(self, run_id: str, results: Any) -> None:
+            super().__init__()
+            self.run_id, self.results = run_id, results
+
     def __init__(self, workspace: Workspace) -> None:
         super().__init__()
         self.workspace = workspace
         self.runs: list[dict[str, Any]] = []
         self.selected: str | None = None
+        self.detail_key: tuple[str, str] | None = None  # (run, state) the detail area shows
 
     def compose(self) -> ComposeResult:
         table = DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
@@ -61,12 +82,19 @@ class RunsPane(Widget):
         yield table
         yield Static("", id="run-progress")
         yield ProgressBar(id="run-progress-bar", show_eta=False)
-        yield Static("Select a run to see its progress and leaderboard.", id="run-detail")
+        with VerticalScroll(id="run-detail-scroll") as detail:
+            detail.border_title = "Run detail"
+            yield Static("Select a run to see its progress and leaderboard.", id="run-detail")
+            yield DataTable(id="leaderboard", cursor_type="row", zebra_stripes=True)
+            with Vertical(id="run-diagnostics") as diagnostics:
+                diagnostics.border_title = "Diagnostics — [ / ] chart"
+                yield Static("", id="diag-note")
 
     def on_mount(self) -> None:
-        self.query_one("#runs-table", DataTable).add_columns(
-            "run", "name", "state", "duration", "best", "score", "metric", "actor", "started (UTC)", "rows")
+        self.query_one("#runs-table", DataTable).add_columns(*RUN_COLUMNS)
         self.query_one("#run-progress-bar", ProgressBar).display = False
+        self.query_one("#leaderboard", DataTable).display = False
+        self.query_one("#run-diagnostics", Vertical).display = False
         self.load_runs()
         self.set_interval(POLL_S, self._poll)
 
@@ -81,6 +109,7 @@ class RunsPane(Widget):
         self.load_runs()
 
     def action_reload(self) -> None:
+        self.detail_key = None  # also re-read the selected run's leaderboard and diagnostics
         self.load_runs()
 
     @work(thread=True, exclusive=True, group="runs")
@@ -94,17 +123,21 @@ class RunsPane(Widget):
 
     @on(RunsLoaded)
     def _show_runs(self, message: RunsLoaded) -> None:
-        changed = message.runs != self.runs
-        self.runs = message.runs
+        previous, self.runs = self.runs, message.runs
         table = self.query_one("#runs-table", DataTable)
-        if changed:
+        if [r["run_id"] for r in previous] == [r["run_id"] for r in self.runs]:
+            # Same runs (the usual poll): update only the cells that changed, keeping cursor and scroll.
+            columns = list(table.columns)
+            for old, new in zip(previous, self.runs):
+                if old != new:
+                    for column, before, after in zip(columns, _run_cells(old), _run_cells(new)):
+                        if before != after:
+                            table.update_cell(new["run_id"], column, after)
+        else:
             row = table.cursor_row
             table.clear()
             for r in self.runs:
-                score = f"{r['best_score']:.4f}" if r.get("best_score") is not None else ""
-                table.add_row(r["run_id"], r["name"], r["state"], _duration(r), r.get("best_model") or "", score,
-                              r.get("metric") or "", r["actor"], (r["started_at"] or "")[:19],
-                              f"{r['row_count']:,}" if r.get("row_count") else "", key=r["run_id"])
+                table.add_row(*_run_cells(r), key=r["run_id"])
             if self.runs:
                 table.move_cursor(row=min(row, len(self.runs) - 1))
         if not self.runs:
@@ -125,6 +158,9 @@ class RunsPane(Widget):
         if run is None:
             progress.update("")
             bar.display = False
+            if self.detail_key is not None:
+                self.detail_key = None
+                self._show_detail(None)
             return
         snap = ProgressSnapshot.from_json(run.get("progress"))
         active = run["state"] in ("queued", "running")
@@ -136,17 +172,102 @@ class RunsPane(Widget):
         else:
             bar.display = False
             progress.update(f"[b]{run['state']}[/] in {_duration(run)}" + (f" — {escape(snap.line())}" if snap else ""))
+        key = (run["run_id"], run["state"])
+        if key != self.detail_key:  # a poll of the same run in the same state leaves the detail area alone
+            self.detail_key = key
+            self._show_detail(run)
+
+    def _show_detail(self, run: dict[str, Any] | None) -> None:
+        """Summary, leaderboard and diagnostics of `run`; the diagnostics file is read in a worker."""
+        from workbench.tui.runs.results import no_diagnostics_note
+
+        detail = self.query_one("#run-detail", Static)
+        board_table = self.query_one("#leaderboard", DataTable)
+        diagnostics = self.query_one("#run-diagnostics", Vertical)
+        if run is None:
+            detail.update("Select a run to see its progress and leaderboard.")
+            board_table.display = diagnostics.display = False
+            return
         lines = [f"[b]{run['run_id']}[/]  {escape(run['name'] or '')}  data: {escape(run.get('data_source') or '')}"
-                 f"  fingerprint {str(run.get('fingerprint') or '')[:12]}"]
+                 f"  fingerprint {str(run.get('fingerprint') or '')[:12]}  back-end: {escape(run.get('backend') or '')}"]
         if run.get("error"):
             lines.append(f"[red]{escape(run['error'])}[/]")
-        board = json.loads(run["leaderboard"]) if run.get("leaderboard") else []
-        for i, entry in enumerate(board, 1):
-            metrics = "  ".join(f"{k}={v:.4g}" for k, v in entry.items() if k != "model" and isinstance(v, (int, float)))
-            lines.append(f"{i}. {entry.get('model', '?'):<10} {metrics}")
+        if run.get("best_model"):
+            score = f" = {run['best_score']:.4f}" if run.get("best_score") is not None else ""
+            lines.append(f"best: [b]{escape(run['best_model'])}[/] (CV {escape(run.get('metric') or '')}{score})")
         if run.get("artifact_path"):
             lines.append(f"model: {run['artifact_path']}  sha256 {str(run.get('artifact_sha256'))[:12]}")
-        self.query_one("#run-detail", Static).update("\n".join(lines))
+        detail.update("\n".join(lines))
+        self._fill_leaderboard(run, {})
+        diagnostics.display = True
+        note = no_diagnostics_note(run["state"])
+        self._show_diagnostics(None, note or "Loading diagnostics…")
+        if note is None:
+            self.load_results(run)
+
+    def _fill_leaderboard(self, run: dict[str, Any], holdout_scores: dict[str, float]) -> None:
+        from workbench.tui.runs.results import leaderboard_columns, leaderboard_rows
+
+        table = self.query_one("#leaderboard", DataTable)
+        board = json.loads(run["leaderboard"]) if run.get("leaderboard") else []
+        table.display = bool(board)
+        table.clear(columns=True)
+        if not board:
+            return
+        metric = run.get("metric") or ""
+        table.add_columns(*leaderboard_columns(metric))
+        for row in leaderboard_rows(board, metric, run.get("best_model"), holdout_scores):
+            table.add_row(*row)
+        table.border_title = f"Leaderboard — {len(board)} model families, ranked by CV {metric}"
+
+    @work(thread=True, exclusive=True, group="run-results")
+    def load_results(self, run: dict[str, Any]) -> None:
+        from workbench.tui.runs.results import load_run_results
+
+        self.post_message(self.ResultsLoaded(run["run_id"], load_run_results(self.workspace, run)))
+
+    @on(ResultsLoaded)
+    async def _results_loaded(self, message: ResultsLoaded) -> None:
+        if self.detail_key is None or message.run_id != self.detail_key[0]:
+            return  # another run was selected meanwhile
+        run = next((r for r in self.runs if r["run_id"] == message.run_id), None)
+        if run is not None and message.results.holdout_scores:
+            self._fill_leaderboard(run, message.results.holdout_scores)
+        if message.results.diagnostics is not None:
+            from workbench.tui.widgets.diagnostics import DiagnosticsView
+
+            views = self.query(DiagnosticsView)
+            if not views:  # mounted on first use: plotext stays out of the TUI's start-up
+                await self.query_one("#run-diagnostics", Vertical).mount(DiagnosticsView(id="run-charts"))
+            self.query_one(DiagnosticsView).show(message.results.diagnostics)
+        self._show_diagnostics(message.results.diagnostics, message.results.note)
+
+    def _show_diagnostics(self, diagnostics: dict[str, Any] | None, note: str) -> None:
+        """Charts when there are diagnostics, else one line saying why there are none."""
+        from textual.css.query import NoMatches
+
+        self.query_one("#diag-note", Static).update(escape(note))
+        self.query_one("#diag-note", Static).display = diagnostics is None
+        try:
+            self.query_one("#run-charts").display = diagnostics is not None
+        except NoMatches:
+            pass
+
+    def action_next_chart(self) -> None:
+        self._step_chart(1)
+
+    def action_previous_chart(self) -> None:
+        self._step_chart(-1)
+
+    def _step_chart(self, step: int) -> None:
+        from textual.css.query import NoMatches
+
+        try:
+            view = self.query_one("#run-charts")
+        except NoMatches:
+            return
+        if view.display:
+            view.action_next_chart() if step > 0 else view.action_previous_chart()  # type: ignore[attr-defined]
 
     # -- actions ------------------------------------------------------------------------------
     def action_new_run(self) -> None:

@@ -152,5 +152,9 @@ class DiagnosticsView(Vertical):
         note = f"  (skipped for time: {', '.join(self.skipped)})" if self.skipped else ""
         title.update(f"{self.index + 1}/{len(self.charts)} {name}   [ / ] to switch{note}")
         plt.title(name)
-        draw(plt)
+        try:
+            draw(plt)
+        except Exception as exc:  # stored data this chart cannot use (hand-edited, older format): say so
+            plt.clear_data()
+            title.update(f"{self.index + 1}/{len(self.charts)} {name}: cannot be drawn ({type(exc).__name__}: {exc})")
         plot.refresh()
