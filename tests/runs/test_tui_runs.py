@@ -71,6 +71,9 @@ async def test_new_run_launcher_starts_a_detached_run(sample_workspace: Workspac
         ids = [option_list.get_option_at_index(i).id for i in range(option_list.option_count)]
         option_list.highlighted = next(i for i, p in enumerate(ids) if p.endswith("penguin_body_mass.toml"))
         await pilot.press("enter")
+        # The new-run form: the spec's back-end (local, no options given) is the default; Enter starts it.
+        await _until(pilot, lambda: len(app.screen.query("#new-run-backend")) == 1, timeout=10)
+        await pilot.press("enter")
         table = app.query_one("#runs-table", DataTable)
         await _until(pilot, lambda: table.row_count == 1 and table.get_row_at(0)[2] == "succeeded", timeout=90)
         assert "rmse" in _text(app, "#run-detail")

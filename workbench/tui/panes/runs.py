@@ -1,6 +1,6 @@
 """Runs tab: every run with its state, duration and best score; the selected run's live progress (stage,
 step i/n, best so far, elapsed/remaining) and, once done, its leaderboard and diagnostics charts. `n`
-starts a run from a spec file in a detached worker (it outlives the TUI), `c`
+starts a run from a spec file on a chosen back-end in a detached worker (it outlives the TUI), `c`
 cancels the selected run, `[` / `]` step through the charts.
 
 Runs are read from the log every second; runs whose worker died are marked interrupted on the way. The
@@ -73,6 +73,7 @@ class RunsPane(Widget):
         super().__init__()
         self.workspace = workspace
         self.runs: list[dict[str, Any]] = []
+        self.cells: dict[str, tuple[str, ...]] = {}  # what the runs table shows, by run
         self.selected: str | None = None
         self.detail_key: tuple[str, str] | None = None  # (run, state) the detail area shows
 
@@ -123,23 +124,24 @@ class RunsPane(Widget):
 
     @on(RunsLoaded)
     def _show_runs(self, message: RunsLoaded) -> None:
-        previous, self.runs = self.runs, message.runs
+        self.runs = message.runs
         table = self.query_one("#runs-table", DataTable)
-        if [r["run_id"] for r in previous] == [r["run_id"] for r in self.runs]:
+        cells = {r["run_id"]: _run_cells(r) for r in self.runs}
+        if list(cells) == list(self.cells):
             # Same runs (the usual poll): update only the cells that changed, keeping cursor and scroll.
             columns = list(table.columns)
-            for old, new in zip(previous, self.runs):
-                if old != new:
-                    for column, before, after in zip(columns, _run_cells(old), _run_cells(new)):
-                        if before != after:
-                            table.update_cell(new["run_id"], column, after)
+            for run_id, row_cells in cells.items():
+                for column, shown, now in zip(columns, self.cells[run_id], row_cells):
+                    if shown != now:
+                        table.update_cell(run_id, column, now)
         else:
             row = table.cursor_row
             table.clear()
-            for r in self.runs:
-                table.add_row(*_run_cells(r), key=r["run_id"])
+            for run_id, row_cells in cells.items():
+                table.add_row(*row_cells, key=run_id)
             if self.runs:
                 table.move_cursor(row=min(row, len(self.runs) - 1))
+        self.cells = cells
         if not self.runs:
             self.query_one("#run-detail", Static).update("No runs yet: press n to start one, or run `workbench batch SPEC.toml`.")
         self._show_selected()
@@ -272,19 +274,24 @@ class RunsPane(Widget):
     # -- actions ------------------------------------------------------------------------------
     def action_new_run(self) -> None:
         from workbench.tui.runs.launcher import SpecPicker, find_specs
+        from workbench.tui.runs.new_run import LaunchRequest, NewRunForm
+
+        def confirmed(request: LaunchRequest | None) -> None:
+            if request is not None:
+                self.notify(f"Starting {request.spec_path} on {request.backend}…", title="New run")
+                self.launch(request)
 
         def chosen(path: str | None) -> None:
             if path:
-                self.notify(f"Starting {path}…", title="New run")
-                self.launch(path)
+                self.app.push_screen(NewRunForm(self.workspace, path), confirmed)
 
         self.app.push_screen(SpecPicker(find_specs(self.workspace)), chosen)
 
     @work(thread=True, group="runs-launch")
-    def launch(self, spec_path: str) -> None:
+    def launch(self, request: Any) -> None:
         from workbench.tui.runs.launcher import launch_detached
 
-        ok, text = launch_detached(self.workspace, spec_path)
+        ok, text = launch_detached(self.workspace, request.spec_path, request.backend, request.options)
         self.post_message(self.Notice(text, error=not ok))
         self.load_runs()
 

@@ -1,12 +1,16 @@
-"""Start a run from the TUI: pick a spec file, then launch it detached through the `workbench` CLI in a
-subprocess (validation errors come back as its one-sentence message; the TUI never loads the data)."""
+"""Start a run from the TUI: pick a spec file, choose its compute back-end and options, then launch it
+detached through the `workbench` CLI in a subprocess (validation errors come back as its one-sentence
+message; the TUI never loads the data)."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
+import tomllib
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -32,9 +36,48 @@ def find_specs(ws: Workspace) -> list[Path]:
     return found
 
 
-def launch_detached(ws: Workspace, spec_path: str) -> tuple[bool, str]:
+@dataclass(frozen=True)
+class SpecBackend:
+    """The compute back-end a spec file runs on (its `backend`, else the workspace default) and the
+    `backend_options` it gives that back-end."""
+
+    name: str
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+def spec_backend(spec_path: str | Path, default: str) -> SpecBackend:
+    """Read only the back-end keys of a spec; a spec that cannot be read falls back to `default` (the run
+    itself then reports what is wrong with it)."""
+    try:
+        raw = tomllib.loads(Path(spec_path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return SpecBackend(default)
+    name = raw.get("backend", default)
+    options = raw.get("backend_options", {})
+    return SpecBackend(name if isinstance(name, str) and name else default,
+                       dict(options) if isinstance(options, dict) else {})
+
+
+def _option_text(value: Any) -> str:
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
+
+
+def batch_command(ws: Workspace, spec_path: str, backend: str | None = None,
+                  options: dict[str, Any] | None = None) -> list[str]:
+    """The `workbench batch --detach` command line. `--backend` only when it differs from the spec's own
+    (so the spec's `backend_options` still apply when it does not); one `--backend-option` per value given."""
+    cmd = [sys.executable, "-m", "workbench", "-w", str(ws.root), "batch", "--detach", "--json"]
+    if backend and backend != spec_backend(spec_path, ws.settings.default_backend).name:
+        cmd += ["--backend", backend]
+    for key, value in (options or {}).items():
+        cmd += ["--backend-option", f"{key}={_option_text(value)}"]
+    return [*cmd, spec_path]
+
+
+def launch_detached(ws: Workspace, spec_path: str, backend: str | None = None,
+                    options: dict[str, Any] | None = None) -> tuple[bool, str]:
     """(ok, message) after `workbench batch --detach SPEC` in a subprocess."""
-    out = subprocess.run([sys.executable, "-m", "workbench", "-w", str(ws.root), "batch", "--detach", "--json", spec_path],
+    out = subprocess.run(batch_command(ws, spec_path, backend, options),
                          capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
     if out.returncode != 0:
         lines = [line for line in out.stderr.strip().splitlines() if line.strip()]
