@@ -80,7 +80,7 @@ async def test_tabs_switch_by_key_and_show_runs_and_audit(sample_workspace: Work
         assert app.query_one(TabbedContent).active == "audit"
         assert "audit chain intact" in str(app.query_one("#chain-status", Static).render())
         kinds = [app.query_one("#events", DataTable).get_row_at(i)[3] for i in range(app.query_one("#events", DataTable).row_count)]
-        assert kinds[:2] == ["run.finished", "run.started"] and "workspace.init" in kinds
+        assert kinds[:3] == ["run.finished", "plugin.loaded", "run.started"] and "workspace.init" in kinds
         await pilot.press("4")
         await _settle(app, pilot)
         assert app.query_one(TabbedContent).active == "models"

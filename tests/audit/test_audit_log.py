@@ -196,6 +196,34 @@ def test_archive_keeps_the_chain_verifiable(empty_workspace: Workspace, cli) -> 
     assert nothing.returncode == 2
 
 
+def test_search_reaches_into_archives(empty_workspace: Workspace, cli) -> None:
+    root = str(empty_workspace.root)
+    with _ws_log(empty_workspace) as log:
+        log.record_many([{"kind": "model.promoted", "actor": "alice", "subject": f"churn-{i}",
+                          "params": {"reason": "quarterly refresh" if i % 2 else "hotfix"}} for i in range(20)])
+    assert cli("-w", root, "audit", "archive", "--keep", "5").returncode == 0
+    with _ws_log(empty_workspace) as log:
+        log.record("model.promoted", actor="bob", subject="churn-live", params={"reason": "quarterly refresh"})
+    live = json.loads(cli("-w", root, "audit", "search", "quarterly", "--json").stdout)
+    both = json.loads(cli("-w", root, "audit", "search", "quarterly", "--archives", "--json").stdout)
+    assert {e["subject"] for e in live} == {"churn-15", "churn-17", "churn-19", "churn-live"}
+    assert [e["subject"] for e in both] == ["churn-live"] + [f"churn-{i}" for i in range(19, 0, -2)]  # newest first
+    filtered = json.loads(cli("-w", root, "audit", "search", "--archives", "--actor", "alice", "--limit", "3",
+                              "--json").stdout)
+    assert [e["subject"] for e in filtered] == ["churn-19", "churn-18", "churn-17"]
+    ranked = json.loads(cli("-w", root, "audit", "search", "hotfix", "--archives", "--rank", "--json").stdout)
+    assert {e["subject"] for e in ranked} == {f"churn-{i}" for i in range(0, 20, 2)}
+    # An archive written before archives carried their own index is still searched, and left untouched.
+    [archive] = (empty_workspace.root / "audit-archive").glob("*.sqlite")
+    os.chmod(archive, 0o644)
+    conn = sqlite3.connect(archive)
+    conn.execute("DROP TABLE events_fts")
+    conn.commit()
+    conn.close()
+    old = json.loads(cli("-w", root, "audit", "search", "hotfix", "--archives", "--json").stdout)
+    assert len(old) == 10
+
+
 def test_tail_follow_prints_new_events(empty_workspace: Workspace) -> None:
     proc = subprocess.Popen([sys.executable, "-m", "workbench", "-w", str(empty_workspace.root), "audit", "tail", "-f", "--json"],
                             stdout=subprocess.PIPE, text=True, env={**os.environ})

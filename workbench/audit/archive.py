@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from workbench.audit.chain import CHAIN_FIELDS, GENESIS, ChainProblem, walk
-from workbench.audit.log import AuditLog, VerifyResult, _dicts, _EVENT_COLUMNS, create_append_only_tables, utc_now
+from workbench.audit.log import (AuditLog, Event, VerifyResult, _dicts, _EVENT_COLUMNS, create_append_only_tables,
+                                 create_fts, utc_now)
 from workbench.errors import BadInputError
 from workbench.runs.artifacts import sha256_file
 
@@ -107,6 +108,7 @@ def _write_archive(log: AuditLog, path: Path, seq_from: int, seq_to: int) -> Non
         db["events"].create(_EVENT_COLUMNS, pk="seq")
         conn.execute("BEGIN")
         create_append_only_tables(conn)
+        create_fts(conn)  # an archive stays searchable on its own (`audit search --archives`)
         conn.execute("ATTACH DATABASE ? AS live", [f"file:{log.path}?mode=ro"])
         conn.execute("INSERT INTO events SELECT * FROM live.events WHERE seq BETWEEN ? AND ?", [seq_from, seq_to])
         conn.execute("INSERT INTO meta SELECT * FROM live.meta")
@@ -160,3 +162,40 @@ def archived_hash(log: AuditLog, seq: int) -> str | None:
                 conn.close()
             return row[0] if row else None
     return None
+
+
+def _searchable(path: Path) -> sqlite3.Connection:
+    """A read-only connection to an archive with its FTS index; archives written before archives carried
+    one are indexed in memory (the file itself is never touched: its SHA-256 is anchored)."""
+    conn = _open_ro(path)
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'events_fts'").fetchone():
+        return conn
+    conn.close()
+    mem = sqlite3.connect(":memory:")
+    mem.execute("ATTACH DATABASE ? AS arc", [f"file:{path}?mode=ro&immutable=1"])
+    mem.execute("CREATE TABLE events AS SELECT * FROM arc.events")
+    mem.execute("DETACH DATABASE arc")
+    create_fts(mem, rebuild=True)
+    return mem
+
+
+def search_with_archives(log: AuditLog, query: str | None = None, *, limit: int = 50, rank: bool = False,
+                         **filters: Any) -> list[Event]:
+    """`AuditLog.search` over the live log and every archive file as one record (e-discovery does not stop
+    at the archive boundary): newest first, or by relevance with `rank`."""
+    from workbench.audit.search import run_search
+
+    rows = run_search(log.conn, query, limit=limit, rank=rank, **filters)
+    for anchor in anchors(log):
+        path = log.workspace_root / anchor["file"]
+        if not path.exists():
+            raise BadInputError(f"The audit archive {anchor['file']} (events #{anchor['seq_from']}–#{anchor['seq_to']}) "
+                                "is missing; `workbench audit verify` reports it.")
+        conn = _searchable(path)
+        try:
+            rows += run_search(conn, query, limit=limit, rank=rank, **filters)
+        finally:
+            conn.close()
+    ranked = bool(rank and query and query.strip())
+    rows.sort(key=(lambda r: (r["fts_rank"], -r["seq"])) if ranked else (lambda r: -r["seq"]))
+    return [AuditLog._event(r) for r in rows[:limit]]

@@ -162,13 +162,7 @@ class AuditLog:
         self.conn.executemany("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)",
                               [("log_id", uuid.uuid4().hex), ("chain_v2_from", str(last + 1)),
                                ("created_at", utc_now())])
-        cols = ", ".join(_FTS_COLUMNS)
-        self.conn.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS events_fts USING fts5({cols}, content='events', "
-                          "content_rowid='seq', tokenize='unicode61 remove_diacritics 2')")
-        self.conn.execute(f"CREATE TRIGGER IF NOT EXISTS events_fts_insert AFTER INSERT ON events BEGIN "
-                          f"INSERT INTO events_fts(rowid, {cols}) VALUES (new.seq, {', '.join('new.' + c for c in _FTS_COLUMNS)}); END")
-        if last:
-            self.conn.execute("INSERT INTO events_fts(events_fts) VALUES ('rebuild')")
+        create_fts(self.conn, rebuild=bool(last))
         existing = set(self.db["runs"].columns_dict)
         for name, typ in _RUN_COLUMNS_V2.items():
             if name not in existing:
@@ -282,27 +276,11 @@ class AuditLog:
         not valid FTS5 syntax is searched as quoted phrases. `kind` also matches its sub-kinds (`run`
         finds `run.started`). `rank` orders by bm25 relevance instead of recency.
         """
-        from workbench.audit.search import build_search
+        from workbench.audit.search import run_search
 
-        sql, args = build_search(query, actor=actor, kind=kind, since=since, until=until, run_id=run_id,
-                                 before_seq=before_seq, after_seq=after_seq, limit=limit, rank=rank,
-                                 exact_kind=exact_kind)
-        try:
-            rows = self.conn.execute(sql, args)
-            return [self._event(r) for r in _dicts(rows)]
-        except sqlite3.OperationalError:
-            if not query:
-                raise
-        from workbench.audit.search import quote_phrases
-        from workbench.errors import BadInputError
-
-        sql, args = build_search(quote_phrases(query), actor=actor, kind=kind, since=since, until=until,
-                                 run_id=run_id, before_seq=before_seq, after_seq=after_seq, limit=limit, rank=rank,
-                                 exact_kind=exact_kind)
-        try:
-            return [self._event(r) for r in _dicts(self.conn.execute(sql, args))]
-        except sqlite3.OperationalError as exc:
-            raise BadInputError(f"Cannot search for {query!r}: {exc}.") from None
+        rows = run_search(self.conn, query, actor=actor, kind=kind, since=since, until=until, run_id=run_id,
+                          before_seq=before_seq, after_seq=after_seq, limit=limit, rank=rank, exact_kind=exact_kind)
+        return [self._event(r) for r in rows]
 
     def get_event(self, seq: int) -> Event | None:
         rows = list(_dicts(self.conn.execute("SELECT * FROM events WHERE seq = ?", [seq])))
@@ -430,6 +408,17 @@ class AuditLog:
             args.extend(states)
         sql = "SELECT * FROM runs" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY run_id DESC LIMIT ?"
         return list(self.db.query(sql, [*args, limit]))
+
+
+def create_fts(conn: sqlite3.Connection, *, rebuild: bool = False) -> None:
+    """The FTS5 index over event text, kept current by a trigger (live log, archive files, search copies)."""
+    cols = ", ".join(_FTS_COLUMNS)
+    conn.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS events_fts USING fts5({cols}, content='events', "
+                 "content_rowid='seq', tokenize='unicode61 remove_diacritics 2')")
+    conn.execute(f"CREATE TRIGGER IF NOT EXISTS events_fts_insert AFTER INSERT ON events BEGIN "
+                 f"INSERT INTO events_fts(rowid, {cols}) VALUES (new.seq, {', '.join('new.' + c for c in _FTS_COLUMNS)}); END")
+    if rebuild:
+        conn.execute("INSERT INTO events_fts(events_fts) VALUES ('rebuild')")
 
 
 def create_append_only_tables(conn: sqlite3.Connection) -> None:

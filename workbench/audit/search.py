@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 from datetime import datetime, timezone
 from typing import Any
 
@@ -50,16 +51,16 @@ def time_range(since: str | None, until: str | None, column: str = "ts") -> tupl
 def build_search(
     query: str | None,
     *,
-    actor: str | None,
-    kind: str | None,
-    since: str | None,
-    until: str | None,
-    run_id: str | None,
-    before_seq: int | None,
-    after_seq: int | None,
-    limit: int,
-    rank: bool,
-    exact_kind: bool,
+    actor: str | None = None,
+    kind: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    run_id: str | None = None,
+    before_seq: int | None = None,
+    after_seq: int | None = None,
+    limit: int = 50,
+    rank: bool = False,
+    exact_kind: bool = False,
 ) -> tuple[str, list[Any]]:
     where: list[str] = []
     args: list[Any] = []
@@ -87,7 +88,8 @@ def build_search(
         args.append(after_seq)
     if query and query.strip():
         # The FTS5 rowid is the event's seq: filtering and ordering on it keeps paging on the index.
-        sql = "SELECT e.* FROM events_fts JOIN events e ON e.seq = events_fts.rowid WHERE events_fts MATCH ?"
+        sql = ("SELECT e.*, events_fts.rank AS fts_rank FROM events_fts JOIN events e ON e.seq = events_fts.rowid "
+               "WHERE events_fts MATCH ?")
         args.insert(0, query.strip())
         where = [w.replace("e.seq", "events_fts.rowid") for w in where]
         order = "events_fts.rank" if rank else "events_fts.rowid DESC"
@@ -99,6 +101,26 @@ def build_search(
     sql += f" ORDER BY {order} LIMIT ?"
     args.append(limit)
     return sql, args
+
+
+def run_search(conn: sqlite3.Connection, query: str | None, **filters: Any) -> list[dict[str, Any]]:
+    """Rows of `events` (in the live log or an archive file) matching `query` and `filters` (`build_search`'s
+    keywords); text that is not valid FTS5 syntax is searched as quoted phrases."""
+    def rows(q: str | None) -> list[dict[str, Any]]:
+        sql, args = build_search(q, **filters)
+        cur = conn.execute(sql, args)
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, r)) for r in cur]
+
+    try:
+        return rows(query)
+    except sqlite3.OperationalError:
+        if not query:
+            raise
+    try:
+        return rows(quote_phrases(query))
+    except sqlite3.OperationalError as exc:
+        raise BadInputError(f"Cannot search for {query!r}: {exc}.") from None
 
 
 _FILTER_KEYS = {"actor": "actor", "kind": "kind", "run": "run_id", "since": "since", "until": "until"}

@@ -128,3 +128,36 @@ def audit_task_outcomes(log: Any, *, actor: str, run_id: str | None,
             forward(res)
 
     return on_result
+
+
+class AuditedCompute:
+    """A compute back-end whose every `run_tasks` call records retried and failed tasks in the log.
+
+    The engine keeps calling the back-end as usual; this wrapper is how a run's log learns that a worker
+    died and its task was retried, whichever back-end ran it."""
+
+    def __init__(self, backend: Any, log: Any, *, actor: str, run_id: str | None) -> None:
+        self.backend, self.log, self.actor, self.run_id = backend, log, actor, run_id
+
+    def run_tasks(self, tasks: Any, *, on_result: Callable[[TaskResult], None] | None = None, **kwargs: Any) -> Any:
+        audited = audit_task_outcomes(self.log, actor=self.actor, run_id=self.run_id, forward=on_result)
+        return self.backend.run_tasks(tasks, on_result=audited, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.backend, name)
+
+    def __enter__(self) -> "AuditedCompute":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.backend.close()
+
+
+def refuse_secrets(group: str, name: str, explicit: Mapping[str, Any], where: str) -> None:
+    """Secrets never travel in a spec or on a command line (they would reach the log); only the environment."""
+    schema = schema_of(load_backend_class(group, name))
+    for key in explicit:
+        if key in schema and schema[key].secret:
+            env = schema[key].env
+            raise BackendOptionError(f"{where}: {key} is a secret; set it in the environment"
+                                     + (f" variable {env}" if env else "") + " instead.")

@@ -92,15 +92,23 @@ def _print_events(events, as_json: bool) -> None:
 @click.option("--run", "run_id", help="Only events of this run (id or prefix).")
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 100_000))
 @click.option("--rank", is_flag=True, help="Order by relevance (bm25) instead of newest first.")
+@click.option("--archives", is_flag=True, help="Also search the archive files (`workbench audit archive`).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @pass_state
 def search(state: CliState, query: str | None, actor: str | None, kind: str | None, since: str | None,
-           until: str | None, run_id: str | None, limit: int, rank: bool, as_json: bool) -> None:
+           until: str | None, run_id: str | None, limit: int, rank: bool, archives: bool, as_json: bool) -> None:
     """Full-text search (SQLite FTS5) over event kinds, subjects, actors, runs, outcomes and parameters."""
     since, until = _filters(since, until)
     _, log = _open(state)
     with log:
-        events = log.search(query, actor=actor, kind=kind, since=since, until=until, run_id=run_id, limit=limit, rank=rank)
+        if archives:
+            from workbench.audit.archive import search_with_archives
+
+            events = search_with_archives(log, query, actor=actor, kind=kind, since=since, until=until, run_id=run_id,
+                                          limit=limit, rank=rank)
+        else:
+            events = log.search(query, actor=actor, kind=kind, since=since, until=until, run_id=run_id, limit=limit,
+                                rank=rank)
     if not events and not as_json:
         click.echo("No matching events.", err=True)
         return

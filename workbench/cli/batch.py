@@ -44,8 +44,13 @@ class ProgressLine:
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines on stderr.")
 @click.option("--trials", "show_trials", is_flag=True, help="Also print every trial, not only each family's best.")
+@click.option("--backend", metavar="NAME", help="Compute back-end for this run (overrides the spec's `backend`, "
+              "and then its backend_options); see `workbench plugins list`.")
+@click.option("--backend-option", "backend_options", metavar="KEY=VALUE", multiple=True,
+              help="An option of the compute back-end (repeatable; `workbench plugins show compute NAME` lists them).")
 @pass_state
-def batch(state: CliState, spec: Path, detach: bool, as_json: bool, quiet: bool, show_trials: bool) -> None:
+def batch(state: CliState, spec: Path, detach: bool, as_json: bool, quiet: bool, show_trials: bool,
+          backend: str | None, backend_options: tuple[str, ...]) -> None:
     """Run the pipeline described by SPEC (TOML) and record it in the audit log.
 
     In the foreground (the default), Ctrl-C ends the run as `interrupted` (exit 130) and SIGTERM as
@@ -55,7 +60,8 @@ def batch(state: CliState, spec: Path, detach: bool, as_json: bool, quiet: bool,
     from workbench.runs.engine import run_foreground, start_detached
 
     ws = state.workspace()
-    run_spec = load_spec(spec, ws.settings.default_holdout, ws.settings.default_backend)
+    run_spec = with_backend(load_spec(spec, ws.settings.default_holdout, ws.settings.default_backend),
+                            backend, backend_options)
     if detach:
         run_id = start_detached(ws, run_spec)
         if as_json:
@@ -94,6 +100,23 @@ def batch(state: CliState, spec: Path, detach: bool, as_json: bool, quiet: bool,
     click.echo(f"Best: {result.best_model} (CV {result.metric} = {result.best_score:.4f}; holdout {holdout})")
     click.echo(f"Model saved to {result.artifact_path} (sha256 {result.artifact_sha256[:12]}); "
                f"diagnostics in {result.diagnostics_path}")
+
+
+def with_backend(spec: Any, backend: str | None, options: tuple[str, ...]) -> Any:
+    """The spec with the back-end and options given on the command line."""
+    from dataclasses import replace
+
+    from workbench.errors import BadInputError
+
+    given: dict[str, str] = {}
+    for item in options:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise BadInputError(f"--backend-option {item!r}: expected KEY=VALUE.")
+        given[key.strip()] = value
+    if backend and backend != spec.backend:
+        spec = replace(spec, backend=backend, backend_options={})
+    return replace(spec, backend_options={**spec.backend_options, **given}) if given else spec
 
 
 def _table(rows: list[dict[str, Any]], metric: str, extra: str) -> None:

@@ -43,6 +43,8 @@ class RunSpec:
     max_trials: int | None = None  # stop the search earlier than the budget (reproducible runs)
     keep_leaky_columns: bool | tuple[str, ...] = False  # True keeps every flagged column
     backend: str = "local"
+    # Options of the compute back-end for this run (win over `[backends.<name>]` in workbench.toml).
+    backend_options: dict[str, Any] = field(default_factory=dict, hash=False)
     description: str = ""
     source_path: str | None = field(default=None, compare=False)
 
@@ -61,7 +63,7 @@ class RunSpec:
 
 _TOP_KEYS = {
     "name", "description", "data", "target", "task", "metric", "holdout", "cv_folds", "time_budget_s",
-    "exclude_columns", "candidates", "seed", "backend", "max_trials", "keep_leaky_columns",
+    "exclude_columns", "candidates", "seed", "backend", "backend_options", "max_trials", "keep_leaky_columns",
 }
 _DATA_KEYS = {"table", "version", "query"}
 
@@ -142,6 +144,10 @@ def parse_spec(
             raise SpecError(f"{where}: unknown candidate {c!r} (known: {', '.join(CANDIDATES)}).")
     if len(set(candidates)) != len(candidates):
         raise SpecError(f"{where}: candidates lists a model family twice.")
+    backend_options = raw.get("backend_options", {})
+    if not isinstance(backend_options, dict) or not all(
+            isinstance(v, (str, int, float, bool)) for v in backend_options.values()):
+        raise SpecError(f"{where}: backend_options must be a table of option = value (strings, numbers, booleans).")
     seed = raw.get("seed", 42)
     if not isinstance(seed, int):
         raise SpecError(f"{where}: seed must be an integer.")
@@ -161,6 +167,7 @@ def parse_spec(
         max_trials=max_trials,
         keep_leaky_columns=keep_leaky,
         backend=str(raw.get("backend", default_backend)),
+        backend_options=dict(backend_options),
         source_path=source,
     )
 

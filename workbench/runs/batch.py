@@ -67,12 +67,29 @@ def run_batch(workspace: Workspace, spec_path: Path, progress: Progress | None =
     return run_spec(workspace, spec, progress)
 
 
+def check_backend(workspace: Workspace, spec: RunSpec) -> None:
+    """Refuse, before a run is recorded, a compute back-end that is not installed or fails to import, and
+    unknown or secret options; the refusal is a `plugin.failed` event (exit 3 or 2)."""
+    from workbench.backends.discovery import COMPUTE_GROUP
+    from workbench.backends.session import refuse_secrets, resolve_options
+
+    try:
+        refuse_secrets(COMPUTE_GROUP, spec.backend, spec.backend_options, f"{spec.source_path or 'spec'} backend_options")
+        resolve_options(workspace.settings, COMPUTE_GROUP, spec.backend, spec.backend_options)
+    except WorkbenchError as exc:
+        with AuditLog(workspace.audit_path, workspace.root) as log:
+            log.record("plugin.failed", actor=workspace.actor, subject=spec.backend, outcome="failed",
+                       params={"name": spec.backend, "kind": "compute", "error": exc.message})
+        raise
+
+
 def prepare_run(workspace: Workspace, spec: RunSpec, progress: Progress | None = None) -> LoadedData:
     """Load and check the run's data and target; raises (recording nothing) if the run cannot start."""
     from workbench.pipeline.data import load_data
     from workbench.pipeline.validation import validate
 
     report = progress or (lambda stage, info: None)
+    check_backend(workspace, spec)
     report("load", {"source": spec.data.describe()})
     with open_lake(workspace) as lake:
         data = load_data(lake, spec.data)
@@ -121,7 +138,13 @@ def run_spec(
         log.close()
         raise RunCancelled(f"Run {run_id} was cancelled before it started.")
     try:
-        trained = run_automl(data.frame, spec, progress=report, started_at=clock)
+        from workbench.backends.session import AuditedCompute, open_compute
+
+        # Started here, not inside the engine, so the log records which back-end ran it (`plugin.loaded`)
+        # and every task it had to retry.
+        with AuditedCompute(open_compute(workspace, spec.backend, spec.backend_options, log=log, run_id=run_id),
+                            log, actor=actor, run_id=run_id) as backend:
+            trained = run_automl(data.frame, spec, progress=report, started_at=clock, backend=backend)
         best = trained.best
         report("save", {"model": trained.best_model})
         from workbench.runs.artifacts import save_frame, save_json

@@ -40,7 +40,7 @@ def human_size(size: int | None) -> str:
 
 
 class CatalogTree(Tree[CatalogItem]):
-    DEFAULT_CSS = "CatalogTree { width: 42; height: 1fr; border: round $primary; border-title-color: $accent; }"
+    DEFAULT_CSS = "CatalogTree { width: 48; height: 1fr; border: round $primary; border-title-color: $accent; }"
 
     class Loaded(Message):
         def __init__(self, tables: list, views: list, sources: list) -> None:
