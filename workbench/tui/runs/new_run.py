@@ -64,16 +64,16 @@ class NewRunForm(ModalScreen[LaunchRequest | None]):
         self.configured: dict[str, Any] = {}  # the values the shown form was pre-filled with
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="new-run-dialog", classes="dialog"):
+        with Vertical(id="new-run-dialog"):
             yield Static(f"[b]New run[/] — {escape(Path(self.spec_path).stem)}  [dim]{escape(self.spec_path)}[/]")
             yield Label("Compute back-end")
             with Vertical(id="new-run-backend-box"):
                 yield Static("Finding installed back-ends…", id="new-run-backend-placeholder")
             yield Static("", id="new-run-backend-info")
             yield Vertical(id="new-run-options")
-            yield Static("[dim]Empty fields use workbench.toml, the environment or the default; secrets come from "
-                         "the environment only.\nEnter or Start launches the run in the background · Tab moves "
-                         "between fields · Esc cancels.[/]", id="new-run-hint")
+            yield Static("[dim]Empty fields: workbench.toml, then the environment, then the default. Secrets come "
+                         "from the environment only.[/]\nEnter or Start launches the run in the background · Tab: next "
+                         "field · Esc cancels", id="new-run-hint")
             with Horizontal(id="new-run-buttons"):
                 yield Button("Start", variant="primary", id="new-run-start")
                 yield Button("Cancel", id="new-run-cancel")
@@ -159,7 +159,9 @@ class NewRunForm(ModalScreen[LaunchRequest | None]):
             await box.mount(Static(f"[b red]{escape(message.error)}[/]", classes="new-run-error"))
             return
         self.configured = message.configured
-        await box.mount(BackendOptionsForm(message.schema, message.configured, id="new-run-form"))
+        form = BackendOptionsForm(message.schema, message.configured, id="new-run-form")
+        form.can_focus = False  # Tab goes from field to field, not through the form's scroll area
+        await box.mount(form)
 
     def values(self) -> dict[str, Any]:
         """The options the user gave: fields left empty, or as pre-filled, are not passed."""
