@@ -248,8 +248,9 @@ class RunsPane(Widget):
         """Charts when there are diagnostics, else one line saying why there are none."""
         from textual.css.query import NoMatches
 
-        self.query_one("#diag-note", Static).update(escape(note))
-        self.query_one("#diag-note", Static).display = diagnostics is None
+        line = self.query_one("#diag-note", Static)
+        line.update(escape(note))
+        line.display = diagnostics is None
         try:
             self.query_one("#run-charts").display = diagnostics is not None
         except NoMatches:
@@ -268,8 +269,12 @@ class RunsPane(Widget):
             view = self.query_one("#run-charts")
         except NoMatches:
             return
-        if view.display:
-            view.action_next_chart() if step > 0 else view.action_previous_chart()  # type: ignore[attr-defined]
+        if not view.display:
+            return
+        if step > 0:
+            view.action_next_chart()  # type: ignore[attr-defined]
+        else:
+            view.action_previous_chart()  # type: ignore[attr-defined]
 
     # -- actions ------------------------------------------------------------------------------
     def action_new_run(self) -> None:
