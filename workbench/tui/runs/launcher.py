@@ -87,7 +87,7 @@ def launch_detached(ws: Workspace, spec_path: str, backend: str | None = None,
 
 
 class SpecPicker(ModalScreen[str | None]):
-    """Choose a spec file; Enter starts it, Escape cancels."""
+    """Choose a spec file; Enter goes on to the new-run form, Escape cancels."""
 
     BINDINGS = [Binding("escape", "dismiss_none", "Cancel")]
     DEFAULT_CSS = """
@@ -102,7 +102,7 @@ class SpecPicker(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static("[b]New run[/] — pick a spec (Enter starts it in the background, Esc cancels)")
+            yield Static("[b]New run[/] — pick a spec (Enter: choose its back-end and start it, Esc cancels)")
             if self.specs:
                 yield OptionList(*[Option(f"{p.stem}  [dim]{p}[/]", id=str(p)) for p in self.specs], id="spec-list")
             else:
