@@ -128,7 +128,7 @@ async def test_enter_starts_the_run_with_the_chosen_back_end_and_options(sample_
         await _until(pilot, lambda: len(form.query("#opt-threads")) == 1)
         form.query_one("#opt-threads", Input).focus()
         await pilot.press("3", "enter")
-        await _until(pilot, lambda: not isinstance(app.screen, NewRunForm), timeout=5)
+        await _until(pilot, lambda: not isinstance(app.screen, NewRunForm), timeout=60)
         table = app.query_one("#runs-table", DataTable)
         await _until(pilot, lambda: table.row_count == 1, timeout=60)
         assert table.get_row_at(0)[1] == "tiny"

@@ -48,16 +48,18 @@ class ProgressSnapshot:
         except (ValueError, TypeError):
             return None
 
-    def line(self) -> str:
-        """One human line: `fit 2/5 lightgbm · best linear log_loss=0.0812 · 12s elapsed, ~30s left`."""
+    def line(self, final: bool = False) -> str:
+        """One human line: `fit 2/5 lightgbm · best linear log_loss=0.0812 · 12s elapsed, ~30s left`
+        (`final`: the run is over, so no timing — its duration is shown beside it)."""
         parts = [self.stage + (f" {self.step}/{self.steps}" if self.step and self.steps else "")
                  + (f" {self.detail}" if self.detail else "")]
         if self.best_model is not None and self.best_score is not None:
             parts.append(f"best {self.best_model} {self.metric or 'score'}={self.best_score:.4g}")
-        timing = f"{self.elapsed_s:.0f}s elapsed"
-        if self.remaining_s is not None:
-            timing += f", ~{self.remaining_s:.0f}s left"
-        parts.append(timing)
+        if not final:
+            timing = f"{self.elapsed_s:.0f}s elapsed"
+            if self.remaining_s is not None:
+                timing += f", ~{self.remaining_s:.0f}s left"
+            parts.append(timing)
         return " · ".join(parts)
 
 

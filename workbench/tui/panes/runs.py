@@ -42,7 +42,7 @@ RUN_COLUMNS = ("run", "name", "state", "duration", "best", "score", "metric", "a
 def _run_cells(r: dict[str, Any]) -> tuple[str, ...]:
     score = f"{r['best_score']:.4f}" if r.get("best_score") is not None else ""
     return (r["run_id"], r["name"], r["state"], _duration(r), r.get("best_model") or "", score, r.get("metric") or "",
-            r["actor"], (r["started_at"] or "")[:19], f"{r['row_count']:,}" if r.get("row_count") else "")
+            r["actor"], (r["started_at"] or "")[5:16].replace("T", " "), f"{r['row_count']:,}" if r.get("row_count") else "")
 
 
 class RunsPane(Widget):
@@ -173,7 +173,7 @@ class RunsPane(Widget):
                 bar.update(total=snap.steps, progress=max(0, (snap.step or 1) - 1 + (1 if snap.stage == "scored" else 0)))
         else:
             bar.display = False
-            progress.update(f"[b]{run['state']}[/] in {_duration(run)}" + (f" — {escape(snap.line())}" if snap else ""))
+            progress.update(f"[b]{run['state']}[/] in {_duration(run)}" + (f" — last step: {escape(snap.line(final=True))}" if snap else ""))
         key = (run["run_id"], run["state"])
         if key != self.detail_key:  # a poll of the same run in the same state leaves the detail area alone
             self.detail_key = key
