@@ -58,6 +58,10 @@ def s3() -> S3Server:
                                              headers={"Content-Type": "application/octet-stream"})
             urllib.request.urlopen(request, timeout=10).read()
 
+        # moto keeps its state per process, shared by every server it starts: begin from nothing, so that
+        # each test module using this fixture gets its own user, key and bucket.
+        urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", data=b"", method="POST"),
+                               timeout=10).read()
         # Three unauthenticated calls create a user and its key; after that moto checks every signature.
         set_free_actions("3")
         boot = boto3.Session(aws_access_key_id="bootstrap", aws_secret_access_key="bootstrap", region_name="us-east-1")

@@ -251,7 +251,6 @@ def test_run_artifacts_live_in_the_bucket_and_come_back_from_it(s3: S3Server, s3
         assert s3.secret not in out.stdout + out.stderr
 
 
-@pytest.mark.slow
 def test_a_failed_upload_fails_the_run_and_leaves_nothing_referenced(
         s3: S3Server, s3_ws: tuple[Path, str], env: dict[str, str], tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
