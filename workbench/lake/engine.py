@@ -121,6 +121,9 @@ def connect(workspace: Workspace) -> duckdb.DuckDBPyConnection:
     if not workspace.lake_catalog.exists():
         raise LakeError(f"No lake catalog at {workspace.lake_catalog}; run `workbench init` first.")
     storage = lake_storage(workspace)  # first: an unreachable back-end fails before anything is touched
+    if storage is not None and not storage.SUPPORTS_DUCKDB:
+        raise BackendUnavailableError(f"The storage back-end {storage.name!r} cannot serve files to DuckDB "
+                                      "(SUPPORTS_DUCKDB is False), so it cannot hold the lake.")
     backend = storage.name if storage is not None else "local"
     move_home = _check_data_home(workspace, backend)
     ext_dir = workspace.state_dir / "duckdb_extensions"
