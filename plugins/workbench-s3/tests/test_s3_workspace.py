@@ -127,9 +127,15 @@ def test_lake_data_files_live_in_the_bucket(s3: S3Server, s3_ws: tuple[Path, str
     summed = _cli(ws, "lake", "sql", "SELECT sum(amount) AS s FROM sales", "--json", env=env)
     assert summed.returncode == 0, summed.stderr
     assert json.loads(summed.stdout)["rows"] == [{"s": sum((i + 5) % 97 for i in range(4000))}]
+    before = [k for k in _keys(s3, prefix) if k.endswith(".parquet")]
+    pruned = _cli(ws, "lake", "prune", "sales", "--keep", "1", "--json", env=env)
+    assert pruned.returncode == 0, pruned.stderr
+    assert json.loads(pruned.stdout)["pruned_versions"] == [1]
+    assert len([k for k in _keys(s3, prefix) if k.endswith(".parquet")]) < len(before)  # deleted in the bucket
+    assert json.loads(_cli(ws, "lake", "show", "sales", "--json", env=env).stdout)["total_rows"] == 4000
 
     assert s3.secret.encode() not in _audit_bytes(ws)
-    for out in (first, shown, second, summed):
+    for out in (first, shown, second, summed, pruned):
         assert s3.secret not in out.stdout + out.stderr
 
 
