@@ -41,3 +41,18 @@ def test_tui_start_up_path_does_not_import_heavy_ml_libraries() -> None:
     mods = _modules_after("import workbench.cli, workbench.tui.app")
     assert "textual" in mods
     assert not {"sklearn", "lightgbm", "optuna"} & mods
+
+
+def test_a_local_workspace_never_loads_the_storage_machinery(sample_workspace) -> None:
+    # Local storage is today's lake folder: opening the lake must not import back-end discovery or an S3 client.
+    code = (
+        "from pathlib import Path\n"
+        "import workbench.cli, workbench.tui.app\n"
+        "from workbench.workspace import Workspace\n"
+        "from workbench.lake import open_lake\n"
+        "from workbench.registry.artifacts import verified_path\n"
+        f"open_lake(Workspace.load(Path({str(sample_workspace.root)!r}))).close()\n"
+    )
+    mods = _modules_after(code)
+    assert "workbench.lake.engine" in mods
+    assert not {"workbench.backends.session", "s3fs", "botocore", "boto3", "workbench_s3"} & mods

@@ -17,11 +17,14 @@
 Values given explicitly (run spec, CLI flag, TUI form) win over the file, which wins over environment
 variables, which win over the plugin's defaults. Opening a back-end records `plugin.loaded` (with its
 options, secrets masked) or `plugin.failed` (with the reason) before anything else happens, so a run on
-a back-end that is not there fails up front and leaves nothing half-done.
+a back-end that is not there fails up front and leaves nothing half-done. `workspace_storage`, through
+which the lake and run artifacts reach the configured storage, opens it once per process and records
+only a failure.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 from typing import Any, Callable, Mapping
 
@@ -84,8 +87,7 @@ def _open(workspace: Any, group: str, name: str, explicit: Mapping[str, Any] | N
         backend = instantiate(group, name, factory, options)
     except WorkbenchError as exc:
         if log is not None:
-            log.record("plugin.failed", actor=workspace.actor, subject=name, run_id=run_id, outcome="failed",
-                       params={**params, "error": exc.message})
+            _record_failure(log, workspace, name, params, exc, run_id)
         raise
     if log is not None:
         described = backend.describe() if hasattr(backend, "describe") else {}
@@ -107,6 +109,53 @@ def open_storage(workspace: Any, name: str | None = None, explicit: Mapping[str,
                  log: Any = None, run_id: str | None = None) -> Any:
     """Start the storage back-end `name` (default: `[storage] backend`, else local) for `workspace`."""
     return _open(workspace, STORAGE_GROUP, name or configured_storage(workspace.settings), explicit, log, run_id)
+
+
+def _record_failure(log: Any, workspace: Any, name: str, params: dict[str, Any], exc: WorkbenchError,
+                    run_id: str | None) -> None:
+    log.record("plugin.failed", actor=workspace.actor, subject=name, run_id=run_id, outcome="failed",
+               params={**params, "error": exc.message})
+
+
+# The workspace storage each process has open, keyed by workspace and its [storage] settings.
+_WORKSPACE_STORAGE: dict[tuple[str, str], Any] = {}
+_WORKSPACE_STORAGE_LOCK = threading.Lock()
+
+
+def workspace_storage(workspace: Any) -> Any | None:
+    """The storage back-end holding the workspace's lake data files and run artifacts, opened once per
+    process; `None` when it is `local`, where the workspace folder itself is the store.
+
+    A failure is recorded as `plugin.failed` and raised (exit 3 for an unreachable back-end). Success is
+    not recorded here: every command that reads the lake opens the storage, and one `plugin.loaded` per
+    `workbench lake show` would bury the events that matter; a run records the storage it used instead."""
+    name = configured_storage(workspace.settings)
+    if name == DEFAULT_STORAGE:
+        return None
+    table = (getattr(workspace.settings, "extra", {}) or {}).get("storage", {})
+    key = (str(workspace.root), json.dumps(table, sort_keys=True, default=str))
+    with _WORKSPACE_STORAGE_LOCK:
+        backend = _WORKSPACE_STORAGE.get(key)
+        if backend is None:
+            try:
+                backend = open_storage(workspace, name)
+            except WorkbenchError as exc:
+                from workbench.audit import AuditLog
+
+                with AuditLog(workspace.audit_path, workspace.root) as log:
+                    _record_failure(log, workspace, name, _plugin_params(STORAGE_GROUP, name), exc, None)
+                raise
+            _WORKSPACE_STORAGE[key] = backend
+    return backend
+
+
+def close_workspace_storage() -> None:
+    """Close every storage back-end `workspace_storage` opened (tests; a process that changes credentials)."""
+    with _WORKSPACE_STORAGE_LOCK:
+        backends = list(_WORKSPACE_STORAGE.values())
+        _WORKSPACE_STORAGE.clear()
+    for backend in backends:
+        backend.close()
 
 
 def audit_task_outcomes(log: Any, *, actor: str, run_id: str | None,

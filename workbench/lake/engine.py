@@ -4,6 +4,12 @@ Why DuckLake with a SQLite catalog: every commit is an immutable snapshot (time 
 files are plain Parquet that object storage can hold later, and many processes can read while one
 writes — a bare `.duckdb` file allows neither. The extensions come from PyPI wheels pinned to DuckDB
 1.5.5 and are installed into a workspace-owned directory with auto-install off: nothing is downloaded.
+
+Where the data files live: with `local` storage (the default) in `[lake] data_path` of the workspace,
+exactly as before; with another storage back-end (`[storage] backend = "s3"`) under its key `lake/data/`,
+read and written by DuckDB through the URL and credentials the back-end provides. The catalog remembers
+which back-end holds its files, so switching `[storage] backend` under a lake that already has data files
+is refused instead of showing tables whose files are somewhere else.
 """
 
 from __future__ import annotations
@@ -14,14 +20,20 @@ import sqlite3
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
-from workbench.errors import BackendUnavailableError, LakeError
+from workbench.errors import BackendUnavailableError, LakeError, WorkspaceError
 from workbench.workspace import Workspace
 
 LAKE_ALIAS = "lake"
+LAKE_DATA_KEY = "lake/data"  # storage key of the data files on a non-local storage back-end
 _EXTENSIONS = {"ducklake": "duckdb_extension_ducklake", "sqlite_scanner": "duckdb_extension_sqlite_scanner"}
+# Workbench's own one-row table in the catalog: the storage back-end that holds the lake's data files.
+# No row means `local` (every lake made before storage back-ends existed).
+_DATA_HOME_TABLE = "workbench_data_home"
+_FILE_TABLES = ("ducklake_data_file", "ducklake_delete_file", "ducklake_files_scheduled_for_deletion")
 
 
 def _extension_file(name: str, module: str) -> Path:
@@ -51,8 +63,69 @@ def prepare_catalog(catalog: Path) -> None:
         con.close()
 
 
+def lake_storage(workspace: Workspace) -> Any | None:
+    """The storage back-end holding the lake's data files, opened once per process; `None` for local
+    storage, which needs no import and no set-up."""
+    if workspace.storage_is_local:
+        return None
+    from workbench.backends.session import workspace_storage
+
+    return workspace_storage(workspace)
+
+
+def _data_home(catalog: Path) -> tuple[str, str, bool]:
+    """(back-end, location) recorded in the catalog for its data files, and whether it has any data file."""
+    con = sqlite3.connect(catalog, timeout=30)
+    try:
+        tables = {row[0] for row in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        home = None
+        if _DATA_HOME_TABLE in tables:
+            home = con.execute(f"SELECT backend, location FROM {_DATA_HOME_TABLE}").fetchone()
+        has_files = any(con.execute(f"SELECT EXISTS (SELECT 1 FROM {t})").fetchone()[0] for t in _FILE_TABLES
+                        if t in tables)
+    except sqlite3.DatabaseError as exc:
+        raise LakeError(f"Cannot open the lake at {catalog}: {exc}") from exc
+    finally:
+        con.close()
+    return (home[0], home[1], has_files) if home else ("local", "", has_files)
+
+
+def _set_data_home(catalog: Path, backend: str, location: str) -> None:
+    con = sqlite3.connect(catalog, timeout=30, isolation_level=None)
+    try:
+        con.execute("BEGIN IMMEDIATE")
+        con.execute(f"CREATE TABLE IF NOT EXISTS {_DATA_HOME_TABLE} (backend TEXT NOT NULL, location TEXT NOT NULL)")
+        con.execute(f"DELETE FROM {_DATA_HOME_TABLE}")
+        if backend != "local":
+            con.execute(f"INSERT INTO {_DATA_HOME_TABLE} VALUES (?, ?)", [backend, location])
+        con.execute("COMMIT")
+    finally:
+        con.close()
+
+
+def _check_data_home(workspace: Workspace, backend: str) -> bool:
+    """Refuse a lake whose data files are on another storage back-end; True if the catalog must record `backend`."""
+    home, location, has_files = _data_home(workspace.lake_catalog)
+    if home == backend:
+        return False
+    if has_files:
+        where = f"{home} storage ({location})" if location else f"the workspace folder ({workspace.lake_data})"
+        raise WorkspaceError(
+            f"The lake's data files are in {where}, but workbench.toml sets [storage] backend = {backend!r}; "
+            f"set it back to {home!r} (Workbench does not move a lake between storage back-ends).")
+    return True  # no data file anywhere yet: the lake may move, and its catalog says where to from now on
+
+
 def connect(workspace: Workspace) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection with the lake attached as `lake` and selected as the default catalog."""
+    if not workspace.lake_catalog.exists():
+        raise LakeError(f"No lake catalog at {workspace.lake_catalog}; run `workbench init` first.")
+    storage = lake_storage(workspace)  # first: an unreachable back-end fails before anything is touched
+    if storage is not None and not storage.SUPPORTS_DUCKDB:
+        raise BackendUnavailableError(f"The storage back-end {storage.name!r} cannot serve files to DuckDB "
+                                      "(SUPPORTS_DUCKDB is False), so it cannot hold the lake.")
+    backend = storage.name if storage is not None else "local"
+    move_home = _check_data_home(workspace, backend)
     ext_dir = workspace.state_dir / "duckdb_extensions"
     ext_dir.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(
@@ -69,16 +142,21 @@ def connect(workspace: Workspace) -> duckdb.DuckDBPyConnection:
             except duckdb.Error:
                 con.execute(f"INSTALL '{_extension_file(name, module)}'")
                 con.execute(f"LOAD {name}")
-        if not workspace.lake_catalog.exists():
-            raise LakeError(f"No lake catalog at {workspace.lake_catalog}; run `workbench init` first.")
         prepare_catalog(workspace.lake_catalog)
-        data_path = str(workspace.lake_data) + "/"
+        if storage is None:
+            data_path = _sql_path(workspace.lake_data) + "/"
+        else:
+            storage.configure_duckdb(con)
+            data_path = _sql_path(storage.url(LAKE_DATA_KEY)) + "/"
         con.execute(
             f"ATTACH 'ducklake:sqlite:{_sql_path(workspace.lake_catalog)}' AS {LAKE_ALIAS} "
             # Data files are stored relative to DATA_PATH; overriding it keeps a workspace relocatable
-            # (moved, copied, or mounted elsewhere) instead of pinned to the path it was created at.
-            f"(DATA_PATH '{_sql_path(Path(data_path))}/', OVERRIDE_DATA_PATH TRUE)"
+            # (moved, copied, or mounted elsewhere; a bucket copied to another prefix) instead of pinned
+            # to the path it was created at. Which back-end holds them is checked above.
+            f"(DATA_PATH '{data_path}', OVERRIDE_DATA_PATH TRUE)"
         )
+        if move_home:
+            _set_data_home(workspace.lake_catalog, backend, storage.url(LAKE_DATA_KEY) if storage else "")
         con.execute(f"USE {LAKE_ALIAS}")
         con.execute("SET TimeZone = 'UTC'")
     except duckdb.Error as exc:
@@ -91,7 +169,7 @@ def connect(workspace: Workspace) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def _sql_path(path: Path) -> str:
+def _sql_path(path: Path | str) -> str:
     return str(path).replace("'", "''")
 
 

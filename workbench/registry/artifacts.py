@@ -5,32 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from workbench.errors import BadInputError, WorkbenchError
+from workbench.runs.artifacts import ArtifactIntegrityError
 from workbench.workspace import Workspace
 
-
-class ArtifactIntegrityError(WorkbenchError):
-    """A registered file is missing or no longer matches its recorded hash: it is never loaded."""
-
-    title = "Artifact integrity"
+__all__ = ["ArtifactIntegrityError", "load_holdout", "load_model", "verified_path"]
 
 
 def verified_path(workspace: Workspace, relative: str, expected_sha256: str, what: str) -> Path:
-    """The absolute path of a registered file after checking its hash (never unpickle before this)."""
-    from workbench.runs.artifacts import sha256_file
+    """The local path of a registered file after checking its hash (never unpickle before this); fetched
+    from the workspace's storage back-end when the local copy is missing or differs."""
+    from workbench.runs.artifact_store import verified_artifact
 
-    path = (workspace.root / relative).resolve()
-    if not path.is_relative_to(workspace.root):
-        raise BadInputError(f"The {what} path {relative!r} points outside the workspace.")
-    if not path.exists():
-        raise ArtifactIntegrityError(f"The {what} {relative} is missing; it cannot be used.")
-    actual = sha256_file(path)
-    if actual != expected_sha256:
-        raise ArtifactIntegrityError(
-            f"The {what} {relative} has SHA-256 {actual[:12]}… but {expected_sha256[:12]}… was recorded; "
-            "it was changed after training and will not be loaded."
-        )
-    return path
+    return verified_artifact(workspace, relative, expected_sha256, what)
 
 
 def load_model(workspace: Workspace, version: dict[str, Any]) -> Any:

@@ -12,6 +12,8 @@ from workbench.errors import WorkbenchError
 
 
 class ArtifactIntegrityError(WorkbenchError):
+    """A run's file is missing or no longer matches its recorded hash: it is never loaded."""
+
     title = "Artifact integrity"
 
 

@@ -110,6 +110,7 @@ def run_spec(
     """Run `spec` in this process. With `run_id`, the run was queued by the run engine (`runs/engine.py`)
     and moves queued → running here; `data` skips reloading what `prepare_run` already loaded."""
     from workbench.pipeline.engine import run_automl
+    from workbench.runs.artifact_store import artifact_storage, discard_run, publish_run
     from workbench.runs.cancel import RunCancelled
     from workbench.runs.process import process_start_token
 
@@ -119,6 +120,8 @@ def run_spec(
     if data is None:
         data = prepare_run(workspace, spec, report)
 
+    # Where the artifacts will live; an unreachable back-end fails the run here, before it is recorded as running.
+    storage = artifact_storage(workspace)
     queued = run_id is not None
     run_id = run_id or new_run_id()
     run_dir = workspace.artifacts_dir / run_id
@@ -130,7 +133,8 @@ def run_spec(
     started = log.transition_run(
         run_id, "running", from_states=("queued",),
         event=dict(kind="run.started", subject=spec.name, outcome="running",
-                   params={"spec": spec.as_dict(), "rows": data.row_count, "libraries": _library_versions()}, **common),
+                   params={"spec": spec.as_dict(), "rows": data.row_count, "libraries": _library_versions(),
+                           **({"storage": storage.describe()} if storage is not None else {})}, **common),
         data_source=data.source, data_version=data.version, fingerprint=data.fingerprint, row_count=data.row_count,
         started_at=utc_now(), pid=os.getpid(), host=current_host(), proc_start=process_start_token(os.getpid()),
     )
@@ -179,6 +183,8 @@ def run_spec(
             diagnostics_path=str(diagnostics_path.relative_to(workspace.root)),
             manifest_path=str(manifest_path.relative_to(workspace.root)), library_versions=libraries,
         )
+        # The storage back-end is the system of record: every file is there before the run can succeed.
+        publish_run(workspace, run_dir)
         # One transaction: the summary row and the run.finished event agree even if killed right here.
         log.transition_run(
             run_id, "succeeded", from_states=("running",), finished_at=utc_now(), task=result.task,
@@ -205,6 +211,7 @@ def run_spec(
                               event=dict(kind=f"run.{state}", subject=spec.name, outcome=state,
                                          params={"error": message}, **common)):
             shutil.rmtree(run_dir, ignore_errors=True)
+            discard_run(workspace, run_id)
         if isinstance(exc, (KeyboardInterrupt, RunCancelled, WorkbenchError)):
             raise
         raise RunFailedError(f"Run {run_id} failed: {message}") from exc

@@ -40,6 +40,14 @@ class Workspace:
         return self.root / "artifacts"
 
     @property
+    def storage_is_local(self) -> bool:
+        """True when lake data files and artifacts live in this folder: no `[storage] backend`, or `local`.
+
+        Cheap on purpose: a local workspace never imports the back-end machinery to find this out."""
+        table = self.settings.extra.get("storage")
+        return table is None or (isinstance(table, dict) and table.get("backend", "local") == "local")
+
+    @property
     def state_dir(self) -> Path:
         """Workspace-owned machine state (DuckDB extension directory, locks); safe to delete."""
         return self.root / ".workbench"

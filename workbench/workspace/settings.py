@@ -48,10 +48,17 @@ default_holdout = 0.2
 # --- Back-ends (workbench plugins show compute|storage NAME lists every option) -----------------------
 # [backends.dask]
 # address = "tcp://scheduler:8786"   # empty: start a LocalCluster on 127.0.0.1
+# Storage: where the lake's Parquet files and run artifacts live (default: this folder). With "s3"
+# (pip install workbench-s3) the files go to s3://bucket/prefix/lake/data/ and artifacts are uploaded to
+# .../artifacts/<run>/ before a run succeeds; artifacts/ here is then a cache, re-fetched and hash-checked.
+# Choose before the first ingest: a lake that has data files refuses a different backend.
+# Tested against moto's S3 server on 127.0.0.1, not against AWS or MinIO (docs/scaling.md).
 # [storage]
 # backend = "s3"
 # [storage.s3]
 # bucket = "team-lake"               # credentials come from the AWS environment/profile, never from here
+# prefix = "teams/churn"
+# endpoint_url = "https://minio.internal:9000"   # omit for AWS
 """
 
 _KNOWN: dict[str, set[str]] = {
