@@ -16,7 +16,9 @@ import pytest
 
 from conftest import SPECS
 from workbench.audit import AuditLog
+from workbench.errors import WorkspaceError
 from workbench.workspace import Workspace
+from workbench.workspace.settings import Settings
 
 FLIGHTS = str(SPECS / "flight_delay.toml")  # ~15 s: long enough to stop mid-way
 
@@ -189,3 +191,53 @@ def test_batch_and_runs_cli_do_not_import_textual() -> None:
     code = ("import sys, workbench.cli, workbench.runs.engine, workbench.runs.worker, workbench.audit.export; "
             "assert 'textual' not in sys.modules; assert 'sklearn' not in sys.modules")
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+
+def _limit(ws: Workspace, n: int) -> Workspace:
+    toml = ws.root / "workbench.toml"
+    text = toml.read_text(encoding="utf-8")
+    assert "max_concurrent = 2" in text  # the documented default is in every new workspace's settings
+    toml.write_text(text.replace("max_concurrent = 2", f"max_concurrent = {n}"), encoding="utf-8")
+    return Workspace.load(ws.root)
+
+
+def _waiting(run: dict) -> bool:
+    return run["state"] == "queued" and '"stage": "waiting"' in (run.get("progress") or "")
+
+
+@pytest.mark.parametrize("value", ["-1", "1.5", "true", '"two"'])
+def test_max_concurrent_must_be_a_whole_number(tmp_path: Path, value: str) -> None:
+    path = tmp_path / "workbench.toml"
+    path.write_text(f"[runs]\nmax_concurrent = {value}\n", encoding="utf-8")
+    with pytest.raises(WorkspaceError, match="max_concurrent"):
+        Settings.load(path)
+
+
+@pytest.mark.slow
+def test_runs_over_the_limit_wait_for_a_slot_and_can_be_cancelled_while_waiting(sample_workspace: Workspace, cli) -> None:
+    ws = _limit(sample_workspace, 1)
+    root = str(ws.root)
+    first = _detach(cli, ws, FLIGHTS)
+    _wait(ws, first, _training)
+    second = _detach(cli, ws, str(SPECS / "penguin_species.toml"))
+    third = _detach(cli, ws, str(SPECS / "penguin_species.toml"))
+    waiting = _wait(ws, second, _waiting)
+    _wait(ws, third, _waiting)
+    assert waiting["started_at"] is None and "free run slot" in waiting["progress"]
+    listed = cli("-w", root, "runs", "show", second)
+    assert listed.returncode == 0 and "free run slot" in listed.stdout, listed.stdout
+
+    # A waiting run is cancelled before it starts: it never took a slot, never wrote an artifact.
+    out = cli("-w", root, "runs", "cancel", third, "--json")
+    assert out.returncode == 0 and json.loads(out.stdout)["state"] == "cancelled", out.stderr
+    assert _kinds(ws, third) == ["run.queued", "run.cancel_requested", "run.cancelled"]
+
+    # Freeing the slot lets the waiting run start, and only then.
+    assert _run(ws, second)["state"] == "queued"
+    assert cli("-w", root, "runs", "cancel", first).returncode == 0
+    done = _wait(ws, second, lambda r: r["state"] in ("succeeded", "failed", "cancelled", "interrupted"), timeout=180)
+    assert done["state"] == "succeeded", done.get("error")
+    assert done["started_at"] >= _run(ws, first)["finished_at"]
+    assert _kinds(ws, second)[:2] == ["run.queued", "run.started"]
+    _verified(ws)

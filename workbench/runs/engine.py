@@ -30,6 +30,7 @@ from workbench.audit.log import ACTIVE_STATES, TERMINAL_STATES, new_run_id, utc_
 from workbench.errors import BadInputError
 from workbench.identity import current_host
 from workbench.runs.process import process_alive, process_start_token
+from workbench.runs.slots import run_slot
 from workbench.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -154,7 +155,11 @@ def execute_run(ws: Workspace, run_id: str, *, progress: Progress | None = None,
             if spec is None:
                 spec = _read_worker_spec(ws, run_id) or spec_from_dict(json.loads(run["spec"]), run.get("spec_path"))
             tracker = ProgressTracker(log, run_id, run["actor"] or ws.actor, metric=spec.metric, scope=scope, echo=progress)
-            return run_spec(ws, spec, tracker, run_id=run_id, data=data)
+            # This process owns the run from here, also while it waits for a slot (so no reaper takes it for dead).
+            log.set_run_fields(run_id, pid=os.getpid(), host=current_host(), proc_start=process_start_token(os.getpid()))
+            with run_slot(ws, _slot_waiter(tracker)):
+                tracker.restart_clock()
+                return run_spec(ws, spec, tracker, run_id=run_id, data=data)
         except BaseException as exc:
             # run_spec settles runs it started; this covers failures before that (e.g. the table is gone).
             message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
@@ -162,6 +167,19 @@ def execute_run(ws: Workspace, run_id: str, *, progress: Progress | None = None,
             raise
         finally:
             _spec_file(ws, run_id).unlink(missing_ok=True)
+
+
+def _slot_waiter(tracker: Callable[[str, dict[str, Any]], None], every_s: float = 10.0) -> Callable[[int], None]:
+    """Report the wait for a run slot at once and then every `every_s` (each report also checks for a cancel)."""
+    last = [float("-inf")]
+
+    def on_wait(limit: int) -> None:
+        now = time.monotonic()
+        if now - last[0] >= every_s:
+            last[0] = now
+            tracker("waiting", {"message": f"for a free run slot ({limit} in use; [runs] max_concurrent = {limit})"})
+
+    return on_wait
 
 
 def _read_worker_spec(ws: Workspace, run_id: str) -> "RunSpec | None":
@@ -183,7 +201,10 @@ def settle_run(log: AuditLog, ws: Workspace, run_id: str, state: str, message: s
                    params={"error": message, **(params or {})}),
     )
     if moved:
+        from workbench.runs.artifact_store import discard_run
+
         shutil.rmtree(ws.artifacts_dir / run_id, ignore_errors=True)
+        discard_run(ws, run_id)  # what it may have uploaded to the storage back-end before it stopped
     return moved
 
 

@@ -19,7 +19,7 @@ from workbench.runs.cancel import CancelScope
 
 Progress = Callable[[str, dict[str, Any]], None]
 _CHAINED_STAGES = ("scored",)  # recorded every time, not only when the stage changes
-_UNCHAINED_STAGES = ("load",)  # checked before the run starts: progress only, no event
+_UNCHAINED_STAGES = ("load", "waiting")  # before the run starts (checks, a wait for a slot): progress only
 
 
 @dataclass
@@ -91,7 +91,7 @@ class ProgressTracker:
             if self._step_t0 is None:
                 self._step_t0 = time.monotonic()
             snap.step, snap.steps = step, steps
-        name = info.get("candidate", info.get("model"))
+        name = info.get("candidate", info.get("model", info.get("message")))
         snap.detail = str(name) if name is not None else ""
         if stage == "scored":
             self._update_best(info)
@@ -132,6 +132,10 @@ class ProgressTracker:
         if done <= 0:
             return None
         return round((now - self._step_t0) / done * (snap.steps - done), 1)
+
+    def restart_clock(self) -> None:
+        """Elapsed time counts from here (a run that waited for a slot starts now)."""
+        self._t0 = time.monotonic()
 
     def flush(self) -> None:
         self._last_write = time.monotonic()

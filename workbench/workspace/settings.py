@@ -30,6 +30,9 @@ data_path = "lake/data"
 default_backend = "local"
 # Share of rows held out for scoring when a spec sets neither `holdout` nor `cv_folds`.
 default_holdout = 0.2
+# Runs that execute at once on this machine; the others wait, queued, for a slot (0 = no limit).
+# Each local run already uses every core, so more than 2 on a laptop mostly adds waiting.
+max_concurrent = 2
 
 # --- Model governance (workbench models / workbench governance report) --------------------------------
 # [governance]
@@ -64,7 +67,7 @@ default_holdout = 0.2
 _KNOWN: dict[str, set[str]] = {
     "workspace": {"name", "user"},
     "lake": {"catalog", "data_path"},
-    "runs": {"default_backend", "default_holdout"},
+    "runs": {"default_backend", "default_holdout", "max_concurrent"},
 }
 
 
@@ -76,6 +79,7 @@ class Settings:
     lake_data_path: str = "lake/data"
     default_backend: str = "local"
     default_holdout: float = 0.2
+    max_concurrent: int = 2
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -100,6 +104,9 @@ class Settings:
         holdout = runs.get("default_holdout", cls.default_holdout)
         if not isinstance(holdout, (int, float)) or not 0 < holdout < 1:
             raise WorkspaceError(f"{path}: [runs] default_holdout must be a number between 0 and 1.")
+        max_concurrent = runs.get("max_concurrent", cls.max_concurrent)
+        if isinstance(max_concurrent, bool) or not isinstance(max_concurrent, int) or max_concurrent < 0:
+            raise WorkspaceError(f"{path}: [runs] max_concurrent must be a whole number, 0 or more (0 = no limit).")
         return cls(
             name=str(ws.get("name", path.parent.name)),
             user=ws.get("user"),
@@ -107,5 +114,6 @@ class Settings:
             lake_data_path=str(lake.get("data_path", cls.lake_data_path)),
             default_backend=str(runs.get("default_backend", cls.default_backend)),
             default_holdout=float(holdout),
+            max_concurrent=max_concurrent,
             extra=extra,
         )
