@@ -286,3 +286,33 @@ def test_a_failed_upload_fails_the_run_and_leaves_nothing_referenced(
     assert run["state"] == "failed" and run["artifact_path"] is None and "Cannot upload" in run["error"]
     assert _keys(s3, f"{prefix}/artifacts") == []  # the files uploaded before the failure were removed
     assert not (ws.artifacts_dir / run["run_id"]).exists()
+
+
+def test_a_run_found_dead_has_its_uploaded_objects_removed(
+        s3: S3Server, s3_ws: tuple[Path, str], env: dict[str, str], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker killed mid-upload leaves objects under artifacts/<run>/; settling the run deletes them."""
+    from workbench.audit import AuditLog
+    from workbench.identity import current_host
+    from workbench.pipeline.spec import load_spec
+    from workbench.runs.engine import queue_run
+
+    ws_root, prefix = s3_ws
+    assert _cli(ws_root, "lake", "ingest", str(PENGUINS), env=env).returncode == 0
+    for var in ("XDG_DATA_HOME", "WORKBENCH_USER"):
+        monkeypatch.setenv(var, env[var])
+    ws = Workspace.load(ws_root)
+    run_id = queue_run(ws, load_spec(_spec(tmp_path), 0.2, "local")).run_id
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # a real process that has exited: the run's "worker"
+    with AuditLog(ws.audit_path, ws.root) as log:
+        assert log.transition_run(run_id, "running", from_states=("queued",), pid=gone.pid, host=current_host())
+    for name in ("model.joblib", "leaderboard.json"):
+        _client(s3).put_object(Bucket=BUCKET, Key=f"{prefix}/artifacts/{run_id}/{name}", Body=b"half an upload")
+    other = f"{prefix}/artifacts/someone-else/model.joblib"
+    _client(s3).put_object(Bucket=BUCKET, Key=other, Body=b"keep me")
+
+    listed = _cli(ws_root, "runs", "list", "--json", env=env)
+    assert listed.returncode == 0, listed.stderr
+    assert {r["run_id"]: r["state"] for r in json.loads(listed.stdout)}[run_id] == "interrupted"
+    assert _keys(s3, f"{prefix}/artifacts") == ["someone-else/model.joblib"]
