@@ -97,3 +97,42 @@ async def test_empty_lake_says_how_to_load_data(empty_workspace: Workspace) -> N
         await _settle(app, pilot)
         tables = app.query_one(CatalogTree).root.children[0]
         assert "press i to ingest" in str(tables.children[0].label)
+
+
+async def test_audit_view_searches_into_the_archives_with_a(empty_workspace: Workspace) -> None:
+    from textual.widgets import Input
+
+    from workbench.audit import AuditLog
+    from workbench.audit.archive import archive_events
+
+    with AuditLog(empty_workspace.audit_path, empty_workspace.root) as log:
+        log.record_many([{"kind": "model.promoted", "actor": "alice", "subject": f"churn-{i}",
+                          "params": {"reason": "quarterly refresh"}} for i in range(10)])
+        archive_events(log, actor="tester", keep=3)
+        log.record("model.promoted", actor="bob", subject="churn-live", params={"reason": "quarterly refresh"})
+    app = WorkbenchApp(empty_workspace)
+    async with app.run_test(size=(150, 40)) as pilot:
+        await _settle(app, pilot)
+        await pilot.press("3")
+        await _settle(app, pilot)
+        await pilot.press("slash")
+        app.query_one("#audit-search", Input).value = "quarterly"
+        await pilot.press("enter")
+        await _settle(app, pilot)
+        table = app.query_one("#events", DataTable)
+
+        def subjects() -> list[str]:
+            return [table.get_row_at(i)[4] for i in range(table.row_count)]
+
+        assert subjects() == ["churn-live", "churn-9", "churn-8", "churn-7"]  # the live log kept the 3 newest
+        await pilot.press("a")
+        await _settle(app, pilot)
+        assert subjects() == ["churn-live"] + [f"churn-{i}" for i in range(9, -1, -1)]
+        assert "archives included" in str(app.query_one("#audit-caption", Static).render())
+        table.move_cursor(row=table.row_count - 1)  # the oldest: only in the archive file
+        await _settle(app, pilot)
+        detail = str(app.query_one("#event-detail", Static).render())
+        assert "churn-0" in detail and "archived event" in detail
+        await pilot.press("a")
+        await _settle(app, pilot)
+        assert subjects() == ["churn-live", "churn-9", "churn-8", "churn-7"]

@@ -1,5 +1,6 @@
 """Audit tab: a live, filterable, searchable page of events (keyset paging, never all rows), the
-highlighted event's details and its own chain link, and whether the whole chain verifies."""
+highlighted event's details and its own chain link, and whether the whole chain verifies. `a` extends
+the list and the search into the archive files (`workbench audit archive`), as `audit search --archives` does."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ class AuditPane(Widget):
         Binding("slash", "focus_search", "Search"),
         Binding("right_square_bracket", "older", "Older"),
         Binding("left_square_bracket", "newer", "Newer"),
+        Binding("a", "toggle_archives", "Archives"),
         Binding("v", "verify", "Verify"),
         Binding("r", "reload", "Reload"),
     ]
@@ -51,6 +53,7 @@ class AuditPane(Widget):
         super().__init__()
         self.workspace = workspace
         self.filters: dict[str, Any] = {}
+        self.with_archives = False
         self.events: list[Event] = []
         # Keyset cursor: the `before_seq` of each page shown so far (None = newest).
         self.pages: list[int | None] = [None]
@@ -84,6 +87,13 @@ class AuditPane(Widget):
 
     def action_focus_search(self) -> None:
         self.query_one("#audit-search", Input).focus()
+
+    def action_toggle_archives(self) -> None:
+        self.with_archives = not self.with_archives
+        self.pages = [None]
+        self.query_one("#events", DataTable).border_title = (
+            "Events (newest first, archives included)" if self.with_archives else "Events (newest first)")
+        self.load_page()
 
     def action_verify(self) -> None:
         self.query_one("#chain-status", Static).update("Verifying the audit chain…")
@@ -125,11 +135,19 @@ class AuditPane(Widget):
         cursor = list(self.pages)
         with AuditLog(self.workspace.audit_path, self.workspace.root) as log:
             try:
-                events = log.search(**self.filters, before_seq=cursor[-1], limit=PAGE)
+                if self.with_archives:
+                    from workbench.audit.archive import search_with_archives
+
+                    filters = dict(self.filters)
+                    query = filters.pop("query", None)
+                    events = search_with_archives(log, query, **filters, before_seq=cursor[-1], limit=PAGE)
+                else:
+                    events = log.search(**self.filters, before_seq=cursor[-1], limit=PAGE)
                 error = None
-            except Exception as exc:  # a malformed FTS5 query: say so, keep the table
-                events, error = [], f"Search failed: {exc}"
-            total = log.conn.execute("SELECT count(*) FROM events").fetchone()[0] if not self.filters else -1
+            except Exception as exc:  # a malformed FTS5 query or a missing archive: say so, keep the table
+                events, error = [], f"Search failed: {getattr(exc, 'message', exc)}"
+            live_total = not self.filters and not self.with_archives
+            total = log.conn.execute("SELECT count(*) FROM events").fetchone()[0] if live_total else -1
         self.post_message(self.PageLoaded(events, total, cursor, error))
 
     @work(thread=True, exclusive=True, group="audit-verify")
@@ -158,7 +176,8 @@ class AuditPane(Widget):
         if message.events:
             first, last = message.events[0].seq, message.events[-1].seq
             of = f" of {message.total:,} events" if message.total >= 0 else " matching events"
-            caption.update(f"page {len(self.pages)}: #{first}–#{last}{of} · ] older · [ newer · / search")
+            where = " · archives included" if self.with_archives else ""
+            caption.update(f"page {len(self.pages)}: #{first}–#{last}{of}{where} · ] older · [ newer · / search · a archives")
         else:
             caption.update("No matching events." if self.filters else "The audit log is empty.")
         if same:
@@ -184,16 +203,22 @@ class AuditPane(Widget):
 
         with AuditLog(self.workspace.audit_path, self.workspace.root) as log:
             e = log.get_event(seq)
+            if e is not None:
+                row = log.conn.execute(f"SELECT {', '.join(CHAIN_FIELDS)} FROM events WHERE seq = ?", [seq]).fetchone()
+                prev = log.conn.execute("SELECT hash FROM events WHERE seq = ?", [seq - 1]).fetchone()
+                v2 = seq >= int(log.meta("chain_v2_from") or 1)
+        if e is None:  # an archived event: its file is read-only and Verify walks it with the rest
+            e = next((ev for ev in self.events if ev.seq == seq), None)
             if e is None:
                 return
-            row = log.conn.execute(f"SELECT {', '.join(CHAIN_FIELDS)} FROM events WHERE seq = ?", [seq]).fetchone()
-            prev = log.conn.execute("SELECT hash FROM events WHERE seq = ?", [seq - 1]).fetchone()
-            v2 = seq >= int(log.meta("chain_v2_from") or 1)
-        own = event_hash(list(row)) == e.hash if v2 else None
-        linked = prev is None or prev[0] == e.prev_hash
-        link = ("[green]✔ content matches its hash[/]" if own else "[yellow]schema-1 event (checked by Verify)[/]"
-                if own is None else "[b red]✘ content does not match its hash[/]")
-        link += ", " + ("[green]✔ links to the previous event[/]" if linked else "[b red]✘ does not link to the previous event[/]")
+            link = "[cyan]archived event[/] (its file's chain is checked by Verify)"
+        else:
+            own = event_hash(list(row)) == e.hash if v2 else None
+            linked = prev is None or prev[0] == e.prev_hash
+            link = ("[green]✔ content matches its hash[/]" if own else "[yellow]schema-1 event (checked by Verify)[/]"
+                    if own is None else "[b red]✘ content does not match its hash[/]")
+            link += ", " + ("[green]✔ links to the previous event[/]" if linked
+                            else "[b red]✘ does not link to the previous event[/]")
         lines = [f"[b]#{e.seq}[/] {e.kind}  [dim]{e.ts}[/]", link, ""]
         for key in ("actor", "host", "subject", "run_id", "outcome", "data_version", "fingerprint", "git_commit",
                     "git_dirty", "workbench_version"):
