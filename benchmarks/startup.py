@@ -25,9 +25,10 @@ from workbench.tui.app import WorkbenchApp
 async def main():
     app = WorkbenchApp(Workspace.load(Path(sys.argv[1])))
     async with app.run_test(size=(120, 40)) as pilot:
-        from textual.widgets import OptionList
-        tables = app.query_one("#tables", OptionList)
-        while tables.option_count == 0:
+        from workbench.tui.lake.catalog_tree import CatalogTree
+        tree = app.query_one(CatalogTree)
+        # Painted = the catalog lists the lake's tables with their row counts.
+        while not (tree.root.children and "rows" in " ".join(str(n.label) for n in tree.root.children[0].children)):
             await pilot.pause(0.005)
         print("PAINTED", flush=True)
         heavy = sorted({"sklearn", "lightgbm", "optuna"} & set(sys.modules))

@@ -56,3 +56,15 @@ def test_a_local_workspace_never_loads_the_storage_machinery(sample_workspace) -
     mods = _modules_after(code)
     assert "workbench.lake.engine" in mods
     assert not {"workbench.backends.session", "s3fs", "botocore", "boto3", "workbench_s3"} & mods
+
+
+def test_first_paint_does_not_import_heavy_ml_libraries() -> None:
+    """The real first paint (catalog listed, via benchmarks/startup.py, which this also keeps from rotting):
+    nothing the TUI does on mount may pull in scikit-learn, LightGBM or Optuna."""
+    from conftest import REPO
+
+    out = subprocess.run([sys.executable, str(REPO / "benchmarks" / "startup.py"), "--runs", "1"],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert "TUI first paint (tables listed)" in out.stdout
+    assert "heavy ML modules imported by first paint: -" in out.stdout, out.stdout
