@@ -162,3 +162,39 @@ def test_tampered_artifact_is_refused(penguins: pl.DataFrame, tmp_path: Path) ->
     path.write_bytes(bytes(data))
     with pytest.raises(ArtifactIntegrityError, match="changed after the run"):
         load_model(path, digest)
+
+
+def test_pick_candidates_brings_the_leaders_family_defaults() -> None:
+    from workbench.pipeline.confirm import pick_candidates
+    from workbench.pipeline.search import Trial
+
+    def trial(number: int, family: str, default: bool = False, ok: bool = True) -> Trial:
+        t = Trial(number, family, {}, is_default=default)
+        t.fold_results = [{"scores": {"roc_auc": 0.5}}] if ok else []
+        return t
+
+    ranked = [trial(6, "lightgbm"), trial(2, "hist_gradient_boosting", True), trial(0, "lightgbm", True),
+              trial(3, "random_forest", True), trial(9, "linear", ok=False)]
+    assert [t.number for t in pick_candidates(ranked, "roc_auc", 3)] == [6, 0, 2]
+    assert [t.number for t in pick_candidates(ranked[1:], "roc_auc", 3)] == [2, 0, 3]  # a default leader: next families
+    assert pick_candidates([ranked[-1]], "roc_auc", 3) == []
+
+
+@pytest.mark.slow
+def test_a_search_on_a_sample_confirms_its_leaders_on_most_rows(sample_workspace: Workspace) -> None:
+    frame = _query(sample_workspace, FLIGHTS_SAMPLE.replace("LIMIT 4000", "LIMIT 40000"))
+    events: list[tuple[str, dict]] = []
+    spec = _spec("delayed", time_budget_s=20, seed=1, candidates=["linear", "lightgbm", "hist_gradient_boosting"])
+    t0 = time.monotonic()
+    with LocalCompute(workers=2) as backend:
+        result = run_automl(frame, spec, progress=lambda s, i: events.append((s, i)), backend=backend, started_at=t0)
+    assert time.monotonic() - t0 <= spec.time_budget_s * 1.1
+    assert result.search_rows < result.train_rows  # the search saw a sample...
+    stages = [s for s, _ in events]
+    assert stages.index("confirm") < stages.index("final_fit")
+    confirm = result.best["confirm"]  # ... so its leaders were scored again on more rows than a CV fold had
+    assert len(confirm["scores"]) >= 2 and confirm["train_rows"] > result.search_rows
+    assert confirm["winner_trial"] == result.best["trial"]
+    assert confirm["scores"][str(result.best["trial"])] == max(confirm["scores"].values())  # roc_auc: higher wins
+    assert result.best["final_rows"] in (result.train_rows, confirm["train_rows"])
+    assert result.best_score > 0.6

@@ -18,6 +18,7 @@ import polars as pl
 
 from workbench.errors import RunFailedError
 from workbench.pipeline.candidates import SEARCH_ORDER
+from workbench.pipeline.confirm import MIN_GAIN_OVER_SEARCH, confirm_at_scale, pick_candidates
 from workbench.pipeline.evaluate import Problem
 from workbench.pipeline.progress import Progress, ProgressReporter
 from workbench.pipeline.spec import RunSpec
@@ -181,10 +182,13 @@ def run_automl(frame: pl.DataFrame, spec: RunSpec, progress: Progress | None = N
             size_mb = (trial.cost("model_size_kb") or 0) / 1024 * final_scale
             return costs.batch_seconds(fold_seconds(trial) * final_scale, 1) + SAVE_OVERHEAD_S + 0.1 * size_mb
 
+        subsampled = len(search_idx) < len(idx_train)
+
         def reserve(trial: Trial | None) -> float:
             if trial is None:
                 return max(2.0, 0.05 * spec.time_budget_s)
-            return final_seconds(trial) + diagnostics_seconds(trial)
+            # On a sample, the confirm round (fits of ~85% of the rows, side by side) takes the final fit's place.
+            return final_seconds(trial) * (1.15 if subsampled else 1.0) + diagnostics_seconds(trial)
 
         t_search = time.monotonic()
 
@@ -230,9 +234,26 @@ def run_automl(frame: pl.DataFrame, spec: RunSpec, progress: Progress | None = N
         leaderboard = family_bests(rows, info.metric)
         by_number = {t.number: t for t in state.trials}
 
-        # The best family becomes the final model, refitted on every training row if the budget allows,
-        # else on as many as it allows (never fewer than a CV fold saw); a family whose refit cannot fit
-        # even then gives way to the next one.
+        rows_by_number = {r["trial"]: r for r in rows}
+        confirmation = None
+        if subsampled:
+            # The search saw a sample: its leaders are scored again on most training rows (pipeline/confirm.py).
+            candidates = pick_candidates([by_number[r["trial"]] for r in rows], info.metric, max(2, min(3, workers)))
+            if len(candidates) >= 2:
+                report("confirm", f"scoring {', '.join(_label(t) for t in candidates)} on most training rows")
+                budget = (end - time.monotonic() - max(diagnostics_seconds(t) for t in candidates)
+                          - SAVE_OVERHEAD_S - costs.batch_overhead)
+                confirmation = confirm_at_scale(
+                    X, y, idx_train, candidates, task=info.task, metric=info.metric, plan=plan, seed=spec.seed,
+                    backend=backend, workers=workers, n_jobs=_inner_jobs(workers, len(idx_train)),
+                    seconds_per_row=lambda t: fold_seconds(t) * 1.1 / fold_train_rows,
+                    min_rows=int(MIN_GAIN_OVER_SEARCH * fold_train_rows), budget_s=budget, cancel=cancel)
+                timings["confirm_s"] = round(confirmation.seconds, 3) if confirmation else 0.0
+
+        # The final model: the confirmed winner, else the best family, refitted on every training row if the
+        # budget allows, else on as many as it allows (never fewer than a CV fold saw); a family whose refit
+        # cannot fit even then gives way to the next one. A confirmed winner already fitted on most rows
+        # is kept as it is when a refit on all of them would not fit.
         left = end + 0.05 * spec.time_budget_s - time.monotonic()
 
         def affordable_rows(t: Trial) -> int | None:
@@ -241,30 +262,45 @@ def run_automl(frame: pl.DataFrame, spec: RunSpec, progress: Progress | None = N
             rows = int(avail / per_row) if per_row > 0 else len(idx_train)
             return min(rows, len(idx_train)) if rows >= fold_train_rows else None
 
-        choice = next(((r, n) for r in leaderboard if (n := affordable_rows(by_number[r["trial"]]))), None)
-        chosen, final_rows = choice if choice else (leaderboard[0], fold_train_rows)
-        trial = by_number[chosen["trial"]]
-        final_idx = idx_train if final_rows >= len(idx_train) else _stratified_subset(
-            idx_train, y, final_rows, spec.seed, classification, spec.cv_folds)
+        if confirmation is not None:
+            trial = confirmation.winner
+            chosen = {**rows_by_number[trial.number], "confirm": confirmation.as_dict()}
+            refit = affordable_rows(trial) == len(idx_train)
+            final_idx = idx_train
+        else:
+            choice = next(((r, n) for r in leaderboard if (n := affordable_rows(by_number[r["trial"]]))), None)
+            chosen, final_rows = choice if choice else (leaderboard[0], fold_train_rows)
+            trial = by_number[chosen["trial"]]
+            refit = True
+            final_idx = idx_train if final_rows >= len(idx_train) else _stratified_subset(
+                idx_train, y, final_rows, spec.seed, classification, spec.cv_folds)
         t_final = time.monotonic()
-        report("final_fit", f"refitting {trial.family} on {len(final_idx):,} of {len(idx_train):,} training rows")
-        final_n_jobs = _inner_jobs(workers, len(final_idx))
-        tasks = [Task("final", fit_final, (X[final_idx], y[final_idx], trial.family, trial.params, info.task, plan,
-                                           spec.seed, final_n_jobs))]
-        lc_seconds = fold_seconds(trial) * sum(LEARNING_CURVE_FRACTIONS) / max(1, workers - 1)
-        final_est = final_seconds(trial) * len(final_idx) / len(idx_train)
-        if time.monotonic() + max(final_est, lc_seconds) + diagnostics_seconds(trial) < end:
-            tasks += [Task(f"lc:{f}", learning_curve_point, (problem, trial.family, trial.params, f))
-                      for f in LEARNING_CURVE_FRACTIONS]
-        with until(end - diagnostics_seconds(trial) + 0.5 * final_est, cancel) as stop:
-            # The final fit is submitted first, so a stop only ever drops learning-curve points.
-            results = {r.key: r for r in backend.run_tasks(tasks, cancel=stop)}
-        final = results.get("final")
-        if final is None or not final.ok:
-            raise RunFailedError(f"The final fit of {trial.family} failed: {final.error if final else 'cancelled'}")
-        estimator, final_fit_s = final.value
+        learning_curve = None
+        if refit:
+            report("final_fit", f"refitting {trial.family} on {len(final_idx):,} of {len(idx_train):,} training rows")
+            final_n_jobs = _inner_jobs(workers, len(final_idx))
+            tasks = [Task("final", fit_final, (X[final_idx], y[final_idx], trial.family, trial.params, info.task,
+                                               plan, spec.seed, final_n_jobs))]
+            lc_seconds = fold_seconds(trial) * sum(LEARNING_CURVE_FRACTIONS) / max(1, workers - 1)
+            final_est = final_seconds(trial) * len(final_idx) / len(idx_train)
+            if time.monotonic() + max(final_est, lc_seconds) + diagnostics_seconds(trial) < end:
+                tasks += [Task(f"lc:{f}", learning_curve_point, (problem, trial.family, trial.params, f))
+                          for f in LEARNING_CURVE_FRACTIONS]
+            with until(end - diagnostics_seconds(trial) + 0.5 * final_est, cancel) as stop:
+                # The final fit is submitted first, so a stop only ever drops learning-curve points.
+                results = {r.key: r for r in backend.run_tasks(tasks, cancel=stop)}
+            final = results.get("final")
+            if final is None or not final.ok:
+                raise RunFailedError(f"The final fit of {trial.family} failed: {final.error if final else 'cancelled'}")
+            estimator, final_fit_s = final.value
+            learning_curve = _learning_curve(results, trial, problem, info.metric)
+        else:
+            assert confirmation is not None
+            report("final_fit", f"keeping {trial.family} as fitted on {confirmation.train_rows:,} of "
+                                f"{len(idx_train):,} training rows (no time left to refit on all)")
+            estimator, final_fit_s = confirmation.estimator, confirmation.seconds
+            final_idx = np.arange(confirmation.train_rows)  # only its length is reported
         timings["final_fit_s"] = round(time.monotonic() - t_final, 3)
-        learning_curve = _learning_curve(results, trial, problem, info.metric)
     finally:
         if own_backend:
             backend.close()
@@ -284,6 +320,10 @@ def run_automl(frame: pl.DataFrame, spec: RunSpec, progress: Progress | None = N
         holdout_scores=holdout_scores, diagnostics=diagnostics, timings=timings, stop_reason=state.stop_reason,
         backend=getattr(backend, "name", str(spec.backend)), workers=workers,
     )
+
+
+def _label(trial: Any) -> str:
+    return f"{trial.family} ({'defaults' if trial.is_default else f'trial {trial.number}'})"
 
 
 def _warm_up(backend: Any) -> None:

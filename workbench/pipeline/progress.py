@@ -2,7 +2,8 @@
 
 The engine calls `progress(stage, info)`, the callback the run engine's `ProgressTracker` (runs/progress.py)
 and the CLI take, with its vocabulary: stages `validate`, `search`, `scored` (one per finished trial, with
-`candidate` and the primary metric's value), `final_fit`, `diagnostics`; `trial`/`trials` for i of ~n and
+`candidate` and the primary metric's value), `confirm` (the leaders re-scored on most rows when the
+search saw a sample), `final_fit`, `diagnostics`; `trial`/`trials` for i of ~n and
 `remaining_s` for the time left of the budget.
 """
 
@@ -14,7 +15,7 @@ from typing import Any, Callable
 
 Progress = Callable[[str, dict[str, Any]], None]
 
-STAGES = ("validate", "search", "scored", "final_fit", "diagnostics")
+STAGES = ("validate", "search", "scored", "confirm", "final_fit", "diagnostics")
 
 
 @dataclass(frozen=True)
