@@ -238,10 +238,13 @@ class RunsPane(Widget):
         if message.results.diagnostics is not None:
             from workbench.tui.widgets.diagnostics import DiagnosticsView
 
-            views = self.query(DiagnosticsView)
-            if not views:  # mounted on first use: plotext stays out of the TUI's start-up
-                await self.query_one("#run-diagnostics", Vertical).mount(DiagnosticsView(id="run-charts"))
-            self.query_one(DiagnosticsView).show(message.results.diagnostics)
+            view = next(iter(self.query(DiagnosticsView)), None)
+            if view is None:  # mounted on first use: plotext stays out of the TUI's start-up
+                view = DiagnosticsView(id="run-charts")
+                await self.query_one("#run-diagnostics", Vertical).mount(view)
+            if not view.is_mounted:
+                return  # the app is closing (results arrived during shutdown)
+            view.show(message.results.diagnostics)
         self._show_diagnostics(message.results.diagnostics, message.results.note)
 
     def _show_diagnostics(self, diagnostics: dict[str, Any] | None, note: str) -> None:
