@@ -47,3 +47,35 @@ def test_secrets_are_redacted(tmp_path: Path) -> None:
     assert b"hunter2" not in raw and b'"pw"' not in raw
     assert event.params["endpoint"] == "http://127.0.0.1:9000"
     assert event.params["aws_secret_access_key"] == "***"
+
+
+def test_an_environment_secret_is_masked_even_where_json_escapes_it(tmp_path: Path, monkeypatch) -> None:
+    # The appender skips the value-by-value walk when one scan of the JSON finds nothing secret-looking;
+    # a secret holding a quote or a backslash reads differently inside JSON and must still be found.
+    monkeypatch.setenv("WAREHOUSE_TOKEN", 'ab"cd\\ef-42')
+    with AuditLog(tmp_path / "audit.sqlite") as log:
+        log.record("lake.query", actor="a", params={"sql": 'SELECT \'ab"cd\\ef-42\'', "rows": 3})
+        log.record("lake.query", actor="a", params={"note": "plain words", "rows": 4})
+        first, second = log.events()[1], log.events()[0]
+    assert first.params == {"sql": "SELECT '***'", "rows": 3}
+    assert second.params == {"note": "plain words", "rows": 4}
+    assert b'cd\\\\ef-42' not in (tmp_path / "audit.sqlite").read_bytes()
+
+
+def test_a_schema_2_log_stops_indexing_by_trigger_and_indexes_each_event_once(tmp_path: Path) -> None:
+    from workbench.audit.log import create_fts
+
+    path = tmp_path / "audit.sqlite"
+    with AuditLog(path) as log:
+        log.record("lake.ingest", actor="a", subject="penguins")
+        # Put the log back the way schema 2 left it: FTS kept by a trigger.
+        create_fts(log.conn, trigger=True)
+        log.conn.execute("PRAGMA user_version = 2")
+    with AuditLog(path) as log:
+        assert log.conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'events_fts_insert'").fetchone() is None
+        log.record_many([{"kind": "lake.ingest", "actor": "b", "subject": "penguins"},
+                         {"kind": "lake.ingest", "actor": "c", "subject": "flights"}])
+        assert [e.actor for e in log.search("penguins")] == ["b", "a"]
+        hits = log.conn.execute("SELECT count(*) FROM events_fts WHERE events_fts MATCH 'penguins'").fetchone()[0]
+        assert hits == 2
+        assert log.conn.execute("INSERT INTO events_fts(events_fts, rank) VALUES ('integrity-check', 1)") is not None

@@ -136,3 +136,31 @@ async def test_audit_view_searches_into_the_archives_with_a(empty_workspace: Wor
         await pilot.press("a")
         await _settle(app, pilot)
         assert subjects() == ["churn-live", "churn-9", "churn-8", "churn-7"]
+
+
+async def test_audit_tab_checks_the_chain_when_opened_and_shows_where_it_broke(empty_workspace: Workspace) -> None:
+    import sqlite3
+
+    from workbench.audit import AuditLog
+
+    with AuditLog(empty_workspace.audit_path, empty_workspace.root) as log:
+        log.record_many([{"kind": "lake.ingest", "actor": "alice", "subject": f"t{i}"} for i in range(5)])
+        edited = log.head()[0] - 2
+    app = WorkbenchApp(empty_workspace)
+    async with app.run_test(size=(150, 40)) as pilot:
+        await _settle(app, pilot)
+        status = app.query_one("#chain-status", Static)
+        assert "checked when this tab opens" in str(status.render())  # nothing walked while on the Lake tab
+        await pilot.press("3")
+        await _settle(app, pilot)
+        assert "audit chain intact" in str(status.render())
+        # Someone with write access edits an event behind the app's back; v checks again.
+        conn = sqlite3.connect(empty_workspace.audit_path)
+        conn.execute("DROP TRIGGER events_no_update")
+        conn.execute("UPDATE events SET actor = 'mallory' WHERE seq = ?", [edited])
+        conn.commit()
+        conn.close()
+        await pilot.press("v")
+        await _settle(app, pilot)
+        text = str(status.render())
+        assert "audit chain broken" in text and f"#{edited}" in text and "edited" in text

@@ -16,6 +16,7 @@ import pytest
 
 from conftest import REPO, SPECS
 from workbench.audit import AuditLog
+from workbench.audit.log import SCHEMA_VERSION
 from workbench.workspace import Workspace
 
 
@@ -40,7 +41,7 @@ def test_schema_1_log_migrates_and_keeps_verifying(tmp_path: Path) -> None:
     assert log.verify()[0]
     log.close()
     with AuditLog(tmp_path / "audit.sqlite", tmp_path) as new:
-        assert new.conn.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert new.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         new.record("run.queued", actor="new", subject="after-upgrade")
         result = new.verify_chain()
         assert result.ok and result.count == 6, result.summary

@@ -136,3 +136,27 @@ def test_truncation_and_rewritten_history_are_caught_by_a_checkpoint(tmp_path: P
         assert log.verify_chain().ok
         check = check_checkpoint(log, saved)
         assert not check.ok and "rewritten" in check.message
+
+
+def test_a_long_chain_is_walked_in_two_processes_and_tampering_still_located(tmp_path: Path, monkeypatch) -> None:
+    from workbench.audit import parallel
+
+    monkeypatch.setattr(parallel, "PARALLEL_FROM", 50)
+    log = AuditLog(tmp_path / "audit.sqlite", tmp_path)
+    log.record_many([{"kind": "run.stage", "actor": "a", "params": {"i": i}} for i in range(300)])
+    split = parallel.walk_in_two(log.path, 1, "0" * 64, 300, 1)  # the two-process walk itself
+    assert split is not None and split.count == 300 and split.head_hash == log.head()[1]
+    assert log.verify_chain().count == 300
+    log.close()
+    rows = _rows(sqlite3.connect(tmp_path / "audit.sqlite"))
+    for seq, kind in ((260, "edited"), (40, "edited"), (150, "deleted")):  # second half, first half, the join
+        tampered = [dict(r) for r in rows]
+        if kind == "edited":
+            tampered[seq - 1]["actor"] = "mallory"
+        else:
+            del tampered[seq - 1]
+        _rewrite(tmp_path / "audit.sqlite", tampered)
+        with AuditLog(tmp_path / "audit.sqlite", tmp_path) as again:
+            assert parallel.walk_in_two(again.path, 1, "0" * 64, again.head()[0], 1) is None
+            problem = again.verify_chain().problem
+        assert problem is not None and (problem.seq, problem.kind) == (seq, kind), problem

@@ -3,7 +3,8 @@
 Concurrency: WAL mode, a busy timeout and short `BEGIN IMMEDIATE` writes, so several runs, an ingest and
 the TUI can share one log. Each event's hash covers its content and the previous event's hash
 (`audit/chain.py`); triggers refuse UPDATE and DELETE of events, and `verify_chain()` finds the first
-event that was edited, deleted, inserted or reordered anyway. `events_fts` (FTS5) indexes event text.
+event that was edited, deleted, inserted or reordered anyway. `events_fts` (FTS5) indexes event text; the
+appender indexes each batch itself (schema 3) in chunks, cheaper than a per-row trigger (see `_append`).
 """
 
 from __future__ import annotations
@@ -22,10 +23,10 @@ import sqlite_utils
 import workbench
 from workbench.audit.chain import CHAIN_FIELDS, GENESIS, ChainProblem, event_hash, walk
 from workbench.audit.context import git_state
-from workbench.audit.redact import redact, redact_text, secret_env_values
+from workbench.audit.redact import may_hold_secret, redact, redact_text, secret_env_values
 from workbench.identity import current_host
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 TERMINAL_STATES = ("succeeded", "failed", "cancelled", "interrupted")
 ACTIVE_STATES = ("queued", "running")
 
@@ -37,6 +38,9 @@ _EVENT_COLUMNS = {
 _INSERT_EVENT = f"INSERT INTO events ({', '.join(CHAIN_FIELDS)}, hash) VALUES ({', '.join('?' * (len(CHAIN_FIELDS) + 1))})"
 _SELECT_CHAIN = f"SELECT {', '.join(CHAIN_FIELDS)}, hash FROM events"
 _FTS_COLUMNS = ("kind", "subject", "actor", "run_id", "outcome", "params")
+_INDEX_FTS = f"INSERT INTO events_fts(rowid, {', '.join(_FTS_COLUMNS)}) VALUES ({', '.join('?' * (len(_FTS_COLUMNS) + 1))})"
+_FTS_CHUNK = 16
+_FTS_INDEX = tuple(CHAIN_FIELDS.index(c) for c in ("seq", *_FTS_COLUMNS))
 
 _RUN_COLUMNS = {
     "run_id": str, "name": str, "state": str, "actor": str, "spec_path": str, "spec": str,
@@ -153,6 +157,8 @@ class AuditLog:
                 self.db["runs"].create_index(["state"], if_not_exists=True)
             if version < 2:
                 self._migrate_v2()
+            if version < 3:  # the appender indexes its batches itself (`_append`)
+                self.conn.execute("DROP TRIGGER IF EXISTS events_fts_insert")
             self.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def _migrate_v2(self) -> None:
@@ -162,7 +168,7 @@ class AuditLog:
         self.conn.executemany("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)",
                               [("log_id", uuid.uuid4().hex), ("chain_v2_from", str(last + 1)),
                                ("created_at", utc_now())])
-        create_fts(self.conn, rebuild=bool(last))
+        create_fts(self.conn, rebuild=bool(last), trigger=False)
         existing = set(self.db["runs"].columns_dict)
         for name, typ in _RUN_COLUMNS_V2.items():
             if name not in existing:
@@ -204,10 +210,17 @@ class AuditLog:
             None, uuid.uuid4().hex, utc_now(), actor, current_host(), workbench.__version__, commit,
             None if dirty is None else int(dirty), kind,
             None if subject is None else redact_text(str(subject), self._secrets), run_id,
-            None if data_version is None else int(data_version), fingerprint,
-            json.dumps(redact(dict(params or {}), self._secrets), sort_keys=True, default=str, ensure_ascii=False),
+            None if data_version is None else int(data_version), fingerprint, self._params_json(params),
             outcome, None,
         ]
+
+    def _params_json(self, params: Mapping[str, Any] | None) -> str:
+        """Parameters as canonical JSON, secrets masked. Most parameters hold nothing secret-looking, which
+        one scan of the JSON text proves; only those that might are walked value by value."""
+        text = json.dumps(dict(params or {}), sort_keys=True, default=str, ensure_ascii=False)
+        if not may_hold_secret(text, self._secrets):
+            return text
+        return json.dumps(redact(dict(params or {}), self._secrets), sort_keys=True, default=str, ensure_ascii=False)
 
     def _head(self, conn: sqlite3.Connection) -> tuple[int, str]:
         last = conn.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
@@ -225,6 +238,15 @@ class AuditLog:
             prev = event_hash(values)
             rows.append((*values, prev))
         conn.executemany(_INSERT_EVENT, rows)
+        # Index the text in savepoint-sized chunks: FTS5 flushes a segment at each savepoint, and small
+        # segments keep its incremental merges small. One big segment per batch is cheaper to write but
+        # leaves merges that later single-event commits pay for in 20 ms stalls (measured: 16-row chunks
+        # append 20.7k events/s batched and 5.8k/s singly at 1M events; per-row triggers 15.4k and 5.7k).
+        fts = [[row[i] for i in _FTS_INDEX] for row in rows]
+        for start in range(0, len(fts), _FTS_CHUNK):
+            conn.execute("SAVEPOINT fts_chunk")
+            conn.executemany(_INDEX_FTS, fts[start:start + _FTS_CHUNK])
+            conn.execute("RELEASE fts_chunk")
         return prev
 
     def record(
@@ -320,8 +342,11 @@ class AuditLog:
                 count = archived.count
             n_archives = len(found)
             start_seq, start_prev = found[-1]["seq_to"] + 1, found[-1]["head_hash"]
-        result = walk(
-            self.conn.execute(_SELECT_CHAIN + " WHERE seq >= ? ORDER BY seq", [start_seq]),
+        from workbench.audit.parallel import walk_in_two
+
+        head_seq = self.head()[0]
+        result = walk_in_two(self.path, start_seq, start_prev, head_seq, self._v2_from) or walk(
+            self.conn.execute(_SELECT_CHAIN + " WHERE seq BETWEEN ? AND ? ORDER BY seq", [start_seq, head_seq]),
             start_seq=start_seq, start_prev=start_prev, v2_from=self._v2_from, find_hash=self._find_hash,
         )
         return VerifyResult(result.problem is None, count + result.count, result.head_seq, result.head_hash,
@@ -410,13 +435,15 @@ class AuditLog:
         return list(self.db.query(sql, [*args, limit]))
 
 
-def create_fts(conn: sqlite3.Connection, *, rebuild: bool = False) -> None:
-    """The FTS5 index over event text, kept current by a trigger (live log, archive files, search copies)."""
+def create_fts(conn: sqlite3.Connection, *, rebuild: bool = False, trigger: bool = True) -> None:
+    """The FTS5 index over event text. Archive files and search copies keep it current with a trigger;
+    the live log (`trigger=False`) is indexed by `AuditLog._append`, batch by batch."""
     cols = ", ".join(_FTS_COLUMNS)
     conn.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS events_fts USING fts5({cols}, content='events', "
                  "content_rowid='seq', tokenize='unicode61 remove_diacritics 2')")
-    conn.execute(f"CREATE TRIGGER IF NOT EXISTS events_fts_insert AFTER INSERT ON events BEGIN "
-                 f"INSERT INTO events_fts(rowid, {cols}) VALUES (new.seq, {', '.join('new.' + c for c in _FTS_COLUMNS)}); END")
+    if trigger:
+        conn.execute(f"CREATE TRIGGER IF NOT EXISTS events_fts_insert AFTER INSERT ON events BEGIN "
+                     f"INSERT INTO events_fts(rowid, {cols}) VALUES (new.seq, {', '.join('new.' + c for c in _FTS_COLUMNS)}); END")
     if rebuild:
         conn.execute("INSERT INTO events_fts(events_fts) VALUES ('rebuild')")
 

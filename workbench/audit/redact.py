@@ -8,6 +8,8 @@ whose name looks secret is masked wherever it appears.
 
 from __future__ import annotations
 
+import functools
+import json
 import os
 import re
 from typing import Any, Iterable, Mapping
@@ -37,6 +39,19 @@ def secret_env_values(environ: Mapping[str, str] | None = None) -> tuple[str, ..
     env = os.environ if environ is None else environ
     values = {v for k, v in env.items() if _SECRET_ENV.search(k) and len(v.strip()) >= _MIN_ENV_SECRET}
     return tuple(sorted(values, key=len, reverse=True))
+
+
+def may_hold_secret(json_text: str, secrets: Iterable[str] = ()) -> bool:
+    """False only if `redact` of the value that `json_text` encodes would change nothing: no secret-looking
+    key or pattern and no secret value (as it reads inside JSON) occurs anywhere in it."""
+    if _MAYBE_SECRET.search(json_text) is not None:
+        return True
+    return any(value in json_text or _json_form(value) in json_text for value in secrets)
+
+
+@functools.lru_cache(maxsize=256)
+def _json_form(value: str) -> str:
+    return json.dumps(value, ensure_ascii=False)[1:-1]
 
 
 def redact_text(text: str, secrets: Iterable[str] = ()) -> str:

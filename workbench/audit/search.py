@@ -87,8 +87,11 @@ def build_search(
         where.append("e.seq > ?")
         args.append(after_seq)
     if query and query.strip():
-        # The FTS5 rowid is the event's seq: filtering and ordering on it keeps paging on the index.
-        sql = ("SELECT e.*, events_fts.rank AS fts_rank FROM events_fts JOIN events e ON e.seq = events_fts.rowid "
+        # The FTS5 rowid is the event's seq: filtering and ordering on it keeps paging on the index. The
+        # bm25 rank is selected only when ranking: it needs every match's statistics (10 ms at 1M events
+        # for a common word, where the newest page alone takes 0.2 ms).
+        rank_column = "events_fts.rank" if rank else "NULL"
+        sql = (f"SELECT e.*, {rank_column} AS fts_rank FROM events_fts JOIN events e ON e.seq = events_fts.rowid "
                "WHERE events_fts MATCH ?")
         args.insert(0, query.strip())
         where = [w.replace("e.seq", "events_fts.rowid") for w in where]
