@@ -99,10 +99,14 @@ def batch(state: CliState, spec: Path, detach: bool, as_json: bool, quiet: bool,
     confirm = auto.get("best", {}).get("confirm")
     if confirm:
         by_trial = {str(r.get("trial")): r for r in result.trials}
-        scored = ", ".join(f"{by_trial.get(n, {}).get('model', '?')} (trial {n}) {v:.4f}"
-                           for n, v in sorted(confirm["scores"].items(), key=lambda kv: int(kv[0])))
+
+        def label(n: str) -> str:  # as the progress lines name it
+            row = by_trial.get(n, {})
+            return f"{row.get('model', '?')} ({'defaults' if row.get('config') == 'defaults' else f'trial {n}'})"
+
+        scored = ", ".join(f"{label(n)} {v:.4f}" for n, v in sorted(confirm["scores"].items(), key=lambda kv: int(kv[0])))
         click.echo(f"Confirmed on {confirm['train_rows']:,} training rows, scored on {confirm['validation_rows']:,} "
-                   f"held aside ({result.metric}): {scored}; trial {confirm['winner_trial']} wins")
+                   f"held aside ({result.metric}): {scored}; {label(str(confirm['winner_trial']))} wins")
     holdout = ", ".join(f"{k}={v:.4f}" for k, v in result.holdout_scores.items())
     click.echo(f"Best: {result.best_model} (CV {result.metric} = {result.best_score:.4f}; holdout {holdout})")
     click.echo(f"Model saved to {result.artifact_path} (sha256 {result.artifact_sha256[:12]}); "
