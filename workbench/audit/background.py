@@ -18,7 +18,7 @@ from typing import Any
 def verify_in_child(audit_path: Path, workspace_root: Path, timeout: float = 3600) -> dict[str, Any]:
     """`VerifyResult.as_dict()` of the log at `audit_path`, computed by a low-priority child process."""
     child = subprocess.run([sys.executable, "-m", "workbench.audit.background", str(audit_path), str(workspace_root)],
-                           capture_output=True, text=True, timeout=timeout, preexec_fn=lambda: os.nice(10))
+                           capture_output=True, text=True, timeout=timeout)
     if child.returncode != 0:
         last = (child.stderr.strip().splitlines() or ["no message"])[-1]
         raise RuntimeError(f"the verifier process failed: {last}")
@@ -28,6 +28,7 @@ def verify_in_child(audit_path: Path, workspace_root: Path, timeout: float = 360
 if __name__ == "__main__":
     from workbench.audit import AuditLog, parallel
 
+    os.nice(10)  # lowered here, not through preexec_fn, which is unsafe from the TUI's threads
     parallel.PARALLEL_FROM = sys.maxsize  # one core: the other stays with the UI
 
     with AuditLog(Path(sys.argv[1]), Path(sys.argv[2])) as log:
