@@ -77,3 +77,6 @@ async def test_new_run_launcher_starts_a_detached_run(sample_workspace: Workspac
         table = app.query_one("#runs-table", DataTable)
         await _until(pilot, lambda: table.row_count == 1 and table.get_row_at(0)[2] == "succeeded", timeout=90)
         assert "rmse" in _text(app, "#run-detail")
+        # The row appeared as "queued" and was updated in place: its columns grew with it (not cut to "succee").
+        widths = [column.content_width for column in table.columns.values()]
+        assert widths[2] >= len("succeeded") and widths[4] >= len(str(table.get_row_at(0)[4]))

@@ -133,7 +133,7 @@ class RunsPane(Widget):
             for run_id, row_cells in cells.items():
                 for column, shown, now in zip(columns, self.cells[run_id], row_cells):
                     if shown != now:
-                        table.update_cell(run_id, column, now)
+                        table.update_cell(run_id, column, now, update_width=True)
         else:
             row = table.cursor_row
             table.clear()
