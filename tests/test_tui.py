@@ -150,7 +150,7 @@ async def test_audit_tab_checks_the_chain_when_opened_and_shows_where_it_broke(e
     async with app.run_test(size=(150, 40)) as pilot:
         await _settle(app, pilot)
         status = app.query_one("#chain-status", Static)
-        assert "checked when this tab opens" in str(status.render())  # nothing walked while on the Lake tab
+        assert "not checked yet" in str(status.render())  # nothing walked while on the Lake tab
         await pilot.press("3")
         await _settle(app, pilot)
         assert "audit chain intact" in str(status.render())

@@ -62,7 +62,7 @@ class AuditPane(Widget):
     def compose(self) -> ComposeResult:
         yield Input(placeholder="search: words (FTS5) and actor:NAME kind:KIND run:ID since:DATE until:DATE — Enter applies",
                     id="audit-search")
-        yield Static("The audit chain is checked when this tab opens (v checks it again).", id="chain-status")
+        yield Static("Audit chain not checked yet.", id="chain-status")
         with Horizontal(id="audit-body"):
             with Vertical(id="audit-list"):
                 table = DataTable(id="events", cursor_type="row", zebra_stripes=True)
@@ -84,7 +84,8 @@ class AuditPane(Widget):
         self.load_page()
         if not self._verify_started:
             self._verify_started = True
-            self.set_timer(0.5, self.action_verify)  # after the page is on screen: paint first, then check
+            self._say_verifying()
+            self.set_timer(0.5, self.verify_chain)  # after the page is on screen: paint first, then check
 
     def action_reload(self) -> None:
         self.load_page()
@@ -101,8 +102,11 @@ class AuditPane(Widget):
 
     def action_verify(self) -> None:
         self._verify_started = True
-        self.query_one("#chain-status", Static).update("Verifying the audit chain (in a background process)…")
+        self._say_verifying()
         self.verify_chain()
+
+    def _say_verifying(self) -> None:
+        self.query_one("#chain-status", Static).update("Verifying the audit chain (in a background process)…")
 
     def action_older(self) -> None:
         if len(self.events) == PAGE:
