@@ -42,6 +42,8 @@ def _maybe_secret(text: str) -> bool:
     if not folded.isascii():  # letters re.I equates with i: dotless ı, and İ (which folds to i + U+0307)
         folded = folded.replace("ı", "i").replace("\u0307", "")
     return any(needle in folded for needle in _NEEDLES)
+
+
 _MIN_ENV_SECRET = 6  # shorter values would mask ordinary words
 
 
