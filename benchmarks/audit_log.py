@@ -22,6 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from workbench.runs.records import RunRecords
+
 ACTORS = ["alice", "bob", "carol", "dmitri", "eve"]
 KINDS = ["run.stage"] * 6 + ["run.queued", "run.started", "run.finished", "lake.ingest", "model.registered",
                              "model.approved", "model.rejected", "sql.write", "score.batch", "settings.changed"]
@@ -119,9 +121,9 @@ def main() -> None:
     t0 = time.perf_counter()
     for i in range(n_runs):
         rid = f"bench-{i:05d}"
-        log.upsert_run(rid, name="bench", state="running", actor="bench", started_at=utc_now(),
+        RunRecords(log).upsert_run(rid, name="bench", state="running", actor="bench", started_at=utc_now(),
                        event={"kind": "run.started", "actor": "bench", "params": params})
-        log.transition_run(rid, "succeeded", from_states=("running",), best_score=metrics["metric_0"], best_model="linear",
+        RunRecords(log).transition_run(rid, "succeeded", from_states=("running",), best_score=metrics["metric_0"], best_model="linear",
                            metric="rmse", artifact_path=f"artifacts/{rid}/model.joblib", artifact_sha256="0" * 64,
                            leaderboard=json.dumps([{"model": "linear", **metrics}]),
                            event={"kind": "run.finished", "actor": "bench", "params": {"metrics": metrics}})

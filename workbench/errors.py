@@ -53,3 +53,11 @@ class RunFailedError(WorkbenchError):
 class BackendUnavailableError(WorkbenchError):
     title = "Back-end unavailable"
     exit_code = ExitCode.BACKEND_UNAVAILABLE
+
+
+class IntegrityError(WorkbenchError):
+    """Something a decision relies on disagrees with the hash-chained audit log, or the log is missing:
+    it is refused where it is used, and `workbench audit verify` reports it."""
+
+    title = "Integrity check failed"
+    exit_code = ExitCode.RUN_FAILED

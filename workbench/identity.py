@@ -8,6 +8,7 @@ from __future__ import annotations
 import getpass
 import os
 import socket
+import unicodedata
 
 
 def current_actor(configured_user: str | None = None) -> str:
@@ -25,3 +26,9 @@ def current_actor(configured_user: str | None = None) -> str:
 
 def current_host() -> str:
     return socket.gethostname()
+
+
+def same_person_key(name: str | None) -> str:
+    """A name as people read it, for every rule that counts people (four eyes, distinct approvers):
+    NFKC-normalised (fullwidth and compatibility forms fold), trimmed and case-folded."""
+    return unicodedata.normalize("NFKC", name or "").strip().casefold()

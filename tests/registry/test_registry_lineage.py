@@ -6,14 +6,15 @@ import json
 import sqlite3
 
 import pytest
+from registry_fixtures import as_user, train, two_versions  # noqa: F401  (fixture)
 
 import workbench
-from registry_fixtures import as_user, train, two_versions  # noqa: F401  (fixture)
 from workbench.errors import BadInputError
 from workbench.registry.artifacts import ArtifactIntegrityError
 from workbench.registry.register import LINEAGE_FIELDS, register_run, spec_sha256
 from workbench.registry.store import RegistryStore, registry_path
 from workbench.runs.artifacts import sha256_file
+from workbench.runs.records import RunRecords
 from workbench.workspace import Workspace
 
 
@@ -29,7 +30,7 @@ def test_lineage_is_complete_and_matches_the_run_the_lake_and_the_files(two_vers
     missing = [f for f in LINEAGE_FIELDS if v.get(f) in (None, "", {}, [])]
     assert not missing, f"lineage fields missing: {missing}"
     with AuditLog(ws.audit_path, ws.root) as log:
-        run = log.get_run(v["run_id"])
+        run = RunRecords(log).get_run(v["run_id"])
         registered = [e for e in log.events(kind="model.registered") if e.run_id == v["run_id"]]
     assert run is not None and run["state"] == "succeeded"
     assert v["spec_sha256"] == spec_sha256(json.loads(run["spec"]))
@@ -74,7 +75,7 @@ def test_refusals_leave_the_registry_unchanged(two_versions: Workspace) -> None:
     from workbench.audit import AuditLog
 
     with AuditLog(ws.audit_path, ws.root) as log:
-        artifact = ws.root / log.get_run(other)["artifact_path"]
+        artifact = ws.root / RunRecords(log).get_run(other)["artifact_path"]
     artifact.write_bytes(artifact.read_bytes() + b"x")
     with pytest.raises(ArtifactIntegrityError, match="changed after training"):
         register_run(ws, other, name="species")

@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from conftest import SPECS
+
 from workbench.audit import AuditLog
 from workbench.errors import WorkspaceError
+from workbench.runs.records import RunRecords
 from workbench.workspace import Workspace
 from workbench.workspace.settings import Settings
 
@@ -25,7 +26,7 @@ FLIGHTS = str(SPECS / "flight_delay.toml")  # ~15 s: long enough to stop mid-way
 
 def _run(ws: Workspace, run_id: str) -> dict[str, Any]:
     with AuditLog(ws.audit_path, ws.root) as log:
-        return log.get_run(run_id)
+        return RunRecords(log).get_run(run_id)
 
 
 def _wait(ws: Workspace, run_id: str, predicate, timeout: float = 60.0) -> dict[str, Any]:
@@ -100,7 +101,7 @@ def test_ctrl_c_in_the_foreground_is_interrupted_exit_130(sample_workspace: Work
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     with AuditLog(sample_workspace.audit_path, sample_workspace.root) as log:
         deadline = time.monotonic() + 60
-        while not (runs := log.list_runs(states=["running"])) and time.monotonic() < deadline:
+        while not (runs := RunRecords(log).list_runs(states=["running"])) and time.monotonic() < deadline:
             time.sleep(0.1)
     run_id = runs[0]["run_id"]
     _wait(sample_workspace, run_id, _training)
@@ -124,7 +125,7 @@ def test_two_concurrent_runs_and_a_reader_lose_nothing(sample_workspace: Workspa
         try:
             with AuditLog(sample_workspace.audit_path, sample_workspace.root) as log:
                 while not stop.is_set():
-                    log.list_runs(limit=200)
+                    RunRecords(log).list_runs(limit=200)
                     log.search(limit=100)
                     log.search("penguin", limit=50)
                     reads += 1
@@ -172,7 +173,7 @@ def test_bad_input_records_nothing_in_foreground_or_detached(sample_workspace: W
         out = cli("-w", str(sample_workspace.root), "batch", *extra, str(spec))
         assert out.returncode == 2 and "no_such_column" in out.stderr and "Traceback" not in out.stderr
     with AuditLog(sample_workspace.audit_path, sample_workspace.root) as log:
-        assert log.head() == before and log.list_runs() == []
+        assert log.head() == before and RunRecords(log).list_runs() == []
 
 
 def test_cancelling_a_queued_run_stops_it_before_it_starts(sample_workspace: Workspace) -> None:

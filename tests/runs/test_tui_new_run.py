@@ -8,11 +8,12 @@ import time
 from pathlib import Path
 
 import pytest
-from textual.widgets import DataTable, Input, Select, Static
-
 from conftest import SPECS
+from textual.widgets import DataTable, Input, Select, Static
 from tui_support import settle
+
 from workbench.audit import AuditLog
+from workbench.runs.records import RunRecords
 from workbench.tui.app import WorkbenchApp
 from workbench.tui.runs.launcher import batch_command, spec_backend
 from workbench.tui.runs.new_run import NewRunForm
@@ -60,7 +61,7 @@ def _select_values(select: Select) -> list[str]:
 
 def _runs(ws: Workspace) -> list[dict]:
     with AuditLog(ws.audit_path, ws.root) as log:
-        return log.list_runs()
+        return RunRecords(log).list_runs()
 
 
 async def test_form_lists_back_ends_and_their_options_and_escape_starts_nothing(sample_workspace: Workspace) -> None:

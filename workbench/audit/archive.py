@@ -19,7 +19,7 @@ from workbench.audit.chain import CHAIN_FIELDS, GENESIS, ChainProblem, walk
 from workbench.audit.log import (AuditLog, Event, VerifyResult, _dicts, _EVENT_COLUMNS, create_append_only_tables,
                                  create_fts, utc_now)
 from workbench.errors import BadInputError
-from workbench.runs.artifacts import sha256_file
+from workbench.hashing import sha256_file
 
 ARCHIVE_DIR = "audit-archive"
 _SELECT_CHAIN = f"SELECT {', '.join(CHAIN_FIELDS)}, hash FROM events"
@@ -80,11 +80,11 @@ def archive_events(log: AuditLog, *, actor: str, before: str | None = None, keep
     os.chmod(tmp, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
     os.replace(tmp, final)
 
-    event = log._event_values("audit.archived", actor, str(final.relative_to(log.workspace_root)), None,
+    event = log.event_values("audit.archived", actor, str(final.relative_to(log.workspace_root)), None,
                               {"seq_from": first, "seq_to": seq_to, "head_hash": head_hash, "sha256": digest},
                               "ok", None, None)
     cols = ", ".join(("kind", "subject", "actor", "run_id", "outcome", "params"))
-    with log._immediate() as conn:
+    with log.transaction() as conn:
         if conn.execute("SELECT min(seq) FROM events").fetchone()[0] != first:
             raise BadInputError("Another process archived events at the same time; try again.")
         conn.execute("INSERT INTO archives (seq_from, seq_to, head_hash, file, sha256, created_at) VALUES (?, ?, ?, ?, ?, ?)",
@@ -95,7 +95,7 @@ def archive_events(log: AuditLog, *, actor: str, before: str | None = None, keep
         conn.execute("DROP TRIGGER events_no_delete")
         conn.execute("DELETE FROM events WHERE seq <= ?", [seq_to])
         create_append_only_tables(conn)
-        log._append(conn, [event])
+        log.append(conn, [event])
     return ArchiveResult(final, first, seq_to, head_hash, digest)
 
 

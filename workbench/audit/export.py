@@ -13,7 +13,7 @@ import workbench
 from workbench.audit.checkpoint import current_checkpoint
 from workbench.audit.log import AuditLog, _dicts, utc_now
 from workbench.errors import BadInputError
-from workbench.runs.artifacts import sha256_file
+from workbench.hashing import sha256_file
 
 FORMATS = ("jsonl", "parquet", "csv")
 _BATCH = 50_000

@@ -1,4 +1,7 @@
-"""Events and run summaries in `audit.sqlite` (sqlite-utils), hash-chained so edits are detectable.
+"""Events in `audit.sqlite` (sqlite-utils), hash-chained so edits are detectable.
+
+The runs table lives in the same database (`runs/records.py`) so a run's summary row and its event
+commit in one transaction; this module knows nothing of it.
 
 Concurrency: WAL mode, a busy timeout and short `BEGIN IMMEDIATE` writes, so several runs, an ingest and
 the TUI can share one log. Each event's hash covers its content and the previous event's hash
@@ -24,11 +27,12 @@ import workbench
 from workbench.audit.chain import CHAIN_FIELDS, GENESIS, ChainProblem, event_hash, walk
 from workbench.audit.context import git_state
 from workbench.audit.redact import may_hold_secret, redact, redact_text, secret_env_values
+from workbench.errors import IntegrityError
 from workbench.identity import current_host
 
+SETTINGS_FILE = "workbench.toml"  # a folder holding it is a workspace (workspace/settings.py says so too)
+
 SCHEMA_VERSION = 3
-TERMINAL_STATES = ("succeeded", "failed", "cancelled", "interrupted")
-ACTIVE_STATES = ("queued", "running")
 
 _EVENT_COLUMNS = {
     "seq": int, "id": str, "ts": str, "actor": str, "host": str, "workbench_version": str, "git_commit": str,
@@ -42,28 +46,20 @@ _INSERT_FTS = f"INSERT INTO events_fts(rowid, {', '.join(_FTS_COLUMNS)}) VALUES 
 _FTS_CHUNK = 16
 _FTS_POSITIONS = tuple(CHAIN_FIELDS.index(c) for c in ("seq", *_FTS_COLUMNS))  # of _INSERT_FTS values in an event row
 
-_RUN_COLUMNS = {
-    "run_id": str, "name": str, "state": str, "actor": str, "spec_path": str, "spec": str,
-    "task": str, "metric": str, "data_source": str, "data_version": int, "fingerprint": str,
-    "row_count": int, "queued_at": str, "started_at": str, "finished_at": str, "best_model": str,
-    "best_score": float, "artifact_path": str, "artifact_sha256": str, "leaderboard": str,
-    "error": str, "backend": str, "pid": int, "host": str,
-}
-# Added by schema 2: live progress (JSON), the worker's process start time (tells a reused pid from
-# ours), who asked for a cancel and when, the run this one reproduces, the worker's log file.
-_RUN_COLUMNS_V2 = {
-    "progress": str, "proc_start": str, "cancel_requested_at": str, "cancel_requested_by": str,
-    "reproduces": str, "worker_log": str,
-}
-_REDACTED_RUN_FIELDS = ("spec", "error", "spec_path", "data_source")
-
-
 def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def new_run_id() -> str:
     return time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + uuid.uuid4().hex[:6]
+
+
+@dataclass(frozen=True)
+class EventRef:
+    """Where an appended event sits in the chain: rows derived from it store both, and are checked by both."""
+
+    seq: int
+    hash: str
 
 
 @dataclass(frozen=True)
@@ -116,9 +112,14 @@ class VerifyResult:
 class AuditLog:
     """The workspace's audit log. Open one per process (or thread) and close it when done."""
 
-    def __init__(self, path: Path, workspace_root: Path | None = None) -> None:
+    def __init__(self, path: Path, workspace_root: Path | None = None, *, create: bool = False) -> None:
         self.path = path
         self.workspace_root = workspace_root or path.parent
+        if not create and _missing(path) and (self.workspace_root / SETTINGS_FILE).exists():
+            # A workspace that had a log and lost it must not quietly get a fresh, "verified" one.
+            raise IntegrityError(
+                f"The audit log {path} is missing or empty; Workbench does not start a new log in an existing "
+                "workspace. Restore audit.sqlite from a backup (see docs/security.md).")
         conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA busy_timeout = 30000")
         conn.execute("PRAGMA journal_mode = WAL")
@@ -152,9 +153,6 @@ class AuditLog:
                 self.db["events"].create(_EVENT_COLUMNS, pk="seq", if_not_exists=True)
                 for col in ("kind", "run_id", "ts"):
                     self.db["events"].create_index([col], if_not_exists=True)
-                self.db["runs"].create(_RUN_COLUMNS, pk="run_id", if_not_exists=True)
-                self.db["runs"].create_index(["started_at"], if_not_exists=True)
-                self.db["runs"].create_index(["state"], if_not_exists=True)
             if version < 2:
                 self._migrate_v2()
             if version < 3:  # the appender indexes its batches itself (`_append`)
@@ -169,10 +167,6 @@ class AuditLog:
                               [("log_id", uuid.uuid4().hex), ("chain_v2_from", str(last + 1)),
                                ("created_at", utc_now())])
         create_fts(self.conn, rebuild=bool(last), trigger=False)
-        existing = set(self.db["runs"].columns_dict)
-        for name, typ in _RUN_COLUMNS_V2.items():
-            if name not in existing:
-                self.db["runs"].add_column(name, typ)
         self.db["events"].create_index(["actor"], if_not_exists=True)
 
     def meta(self, key: str) -> str | None:
@@ -200,8 +194,12 @@ class AuditLog:
     def _immediate(self) -> "AuditLog._Tx":
         return AuditLog._Tx(self.conn)
 
+    def transaction(self) -> "AuditLog._Tx":
+        """A write transaction (BEGIN IMMEDIATE) for a derived row and the event it comes from, together."""
+        return AuditLog._Tx(self.conn)
+
     # -- events -------------------------------------------------------------------------------
-    def _event_values(self, kind: str, actor: str, subject: str | None, run_id: str | None,
+    def event_values(self, kind: str, actor: str, subject: str | None, run_id: str | None,
                       params: Mapping[str, Any] | None, outcome: str | None, data_version: int | None,
                       fingerprint: str | None) -> list[Any]:
         """Values in CHAIN_FIELDS order without seq and prev_hash (filled in under the write lock)."""
@@ -229,7 +227,11 @@ class AuditLog:
         anchor = conn.execute("SELECT seq_to, head_hash FROM archives ORDER BY seq_to DESC LIMIT 1").fetchone()
         return (anchor[0], anchor[1]) if anchor else (0, GENESIS)
 
-    def _append(self, conn: sqlite3.Connection, values_list: Iterable[list[Any]]) -> str:
+    def append(self, conn: sqlite3.Connection, values_list: Iterable[list[Any]]) -> EventRef:
+        """Chain and insert events (from `event_values`) inside the caller's `transaction()`; the last one's ref."""
+        return self._append(conn, values_list)
+
+    def _append(self, conn: sqlite3.Connection, values_list: Iterable[list[Any]]) -> EventRef:
         seq, prev = self._head(conn)
         rows = []
         for values in values_list:
@@ -247,7 +249,7 @@ class AuditLog:
             conn.execute("SAVEPOINT fts_chunk")
             conn.executemany(_INSERT_FTS, fts[start:start + _FTS_CHUNK])
             conn.execute("RELEASE fts_chunk")
-        return prev
+        return EventRef(seq, prev)
 
     def record(
         self,
@@ -262,17 +264,24 @@ class AuditLog:
         fingerprint: str | None = None,
     ) -> str:
         """Append one event to the chain; returns its hash."""
-        values = self._event_values(kind, actor, subject, run_id, params, outcome, data_version, fingerprint)
+        return self.append_event(kind, actor=actor, subject=subject, run_id=run_id, params=params, outcome=outcome,
+                                 data_version=data_version, fingerprint=fingerprint).hash
+
+    def append_event(self, kind: str, *, actor: str, subject: str | None = None, run_id: str | None = None,
+                     params: dict[str, Any] | None = None, outcome: str = "ok", data_version: int | None = None,
+                     fingerprint: str | None = None) -> EventRef:
+        """`record`, returning where the event sits so a derived row can be bound to it."""
+        values = self.event_values(kind, actor, subject, run_id, params, outcome, data_version, fingerprint)
         with self._immediate() as conn:
             return self._append(conn, [values])
 
     def record_many(self, events: Iterable[Mapping[str, Any]]) -> str:
         """Append several events in one transaction (each mapping holds `record`'s arguments)."""
-        values = [self._event_values(e["kind"], e["actor"], e.get("subject"), e.get("run_id"), e.get("params"),
+        values = [self.event_values(e["kind"], e["actor"], e.get("subject"), e.get("run_id"), e.get("params"),
                                      e.get("outcome", "ok"), e.get("data_version"), e.get("fingerprint"))
                   for e in events]
         with self._immediate() as conn:
-            return self._append(conn, values)
+            return self._append(conn, values).hash
 
     def events(self, kind: str | None = None, run_id: str | None = None, limit: int = 200) -> list[Event]:
         return self.search(kind=kind, run_id=run_id, limit=limit, exact_kind=True)
@@ -307,6 +316,20 @@ class AuditLog:
     def get_event(self, seq: int) -> Event | None:
         rows = list(_dicts(self.conn.execute("SELECT * FROM events WHERE seq = ?", [seq])))
         return self._event(rows[0]) if rows else None
+
+    def chained_event(self, seq: int) -> Event | None:
+        """The event at `seq` if its stored hash still matches its content (an edited event is None).
+
+        A cheap per-row check for code about to rely on a derived row; `verify_chain` checks the links."""
+        row = self.conn.execute(_SELECT_CHAIN + " WHERE seq = ?", [seq]).fetchone()
+        if row is None:
+            return None
+        from workbench.audit.chain import event_hash_v1
+
+        computed = event_hash(row[:-1]) if seq >= self._v2_from else event_hash_v1(row[:-1])
+        if computed != row[-1]:
+            return None
+        return self._event(dict(zip((*CHAIN_FIELDS, "hash"), row)))
 
     def head(self) -> tuple[int, str]:
         """(seq, hash) of the newest event, (0, GENESIS) for an empty log."""
@@ -359,81 +382,6 @@ class AuditLog:
     def iter_events(self) -> Iterator[dict[str, Any]]:
         yield from _dicts(self.conn.execute("SELECT * FROM events ORDER BY seq"))
 
-    # -- runs ---------------------------------------------------------------------------------
-    def _run_row(self, fields: Mapping[str, Any]) -> dict[str, Any]:
-        row = {k: v for k, v in fields.items() if k in _RUN_COLUMNS or k in _RUN_COLUMNS_V2}
-        for key in _REDACTED_RUN_FIELDS:
-            if isinstance(row.get(key), str):
-                row[key] = redact_text(row[key], self._secrets)
-        return row
-
-    def upsert_run(self, run_id: str, *, event: Mapping[str, Any] | None = None, **fields: Any) -> None:
-        """Insert or update a run's summary row, and append `event` (`record`'s arguments) in the same transaction."""
-        row = {"run_id": run_id, **self._run_row(fields)}
-        values = None if event is None else self._values_for(run_id, fields.get("state"), event)
-        with self._immediate() as conn:
-            self.db["runs"].upsert(row, pk="run_id", alter=False)
-            if values is not None:
-                self._append(conn, [values])
-
-    def _values_for(self, run_id: str, state: str | None, event: Mapping[str, Any]) -> list[Any]:
-        e = dict(event)
-        return self._event_values(e["kind"], e["actor"], e.get("subject"), run_id, e.get("params"),
-                                  e.get("outcome", state or "ok"), e.get("data_version"), e.get("fingerprint"))
-
-    def transition_run(
-        self,
-        run_id: str,
-        state: str,
-        *,
-        from_states: Iterable[str],
-        event: Mapping[str, Any] | None = None,
-        **fields: Any,
-    ) -> bool:
-        """Move a run to `state` only if it is in one of `from_states`, recording `event` (`record`'s
-        arguments) in the same transaction. False (nothing written) if another process got there first."""
-        from_states = tuple(from_states)
-        row = self._run_row(fields)
-        values = None if event is None else self._values_for(run_id, state, event)
-        with self._immediate() as conn:
-            current = conn.execute("SELECT state FROM runs WHERE run_id = ?", [run_id]).fetchone()
-            if current is None or current[0] not in from_states:
-                return False
-            sets = ", ".join(f"{k} = ?" for k in ("state", *row))
-            conn.execute(f"UPDATE runs SET {sets} WHERE run_id = ?", [state, *row.values(), run_id])
-            if values is not None:
-                self._append(conn, [values])
-        return True
-
-    def set_run_fields(self, run_id: str, **fields: Any) -> None:
-        """Update summary fields (progress, pid…) of an existing run; never its state."""
-        row = self._run_row(fields)
-        row.pop("state", None)
-        if not row:
-            return
-        with self._immediate() as conn:
-            conn.execute(f"UPDATE runs SET {', '.join(f'{k} = ?' for k in row)} WHERE run_id = ?", [*row.values(), run_id])
-
-    def get_run(self, run_id: str) -> dict[str, Any] | None:
-        rows = list(self.db.query("SELECT * FROM runs WHERE run_id = ? OR run_id LIKE ? ORDER BY run_id", [run_id, run_id + "%"]))
-        exact = [r for r in rows if r["run_id"] == run_id]
-        if exact:
-            return exact[0]
-        return rows[0] if len(rows) == 1 else None
-
-    def list_runs(self, limit: int = 100, before: str | None = None, states: Iterable[str] | None = None) -> list[dict[str, Any]]:
-        """Newest first, keyset-paginated on run_id (which starts with the UTC time it was created)."""
-        where, args = [], []
-        if before:
-            where.append("run_id < ?")
-            args.append(before)
-        if states is not None:
-            states = tuple(states)
-            where.append(f"state IN ({', '.join('?' * len(states))})")
-            args.extend(states)
-        sql = "SELECT * FROM runs" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY run_id DESC LIMIT ?"
-        return list(self.db.query(sql, [*args, limit]))
-
 
 def create_fts(conn: sqlite3.Connection, *, rebuild: bool = False, trigger: bool = True) -> None:
     """The FTS5 index over event text. Archive files and search copies keep it current with a trigger;
@@ -457,6 +405,13 @@ def create_append_only_tables(conn: sqlite3.Connection) -> None:
         for op in ("UPDATE", "DELETE"):
             conn.execute(f"CREATE TRIGGER IF NOT EXISTS {table}_no_{op.lower()} BEFORE {op} ON {table} "
                          f"BEGIN SELECT RAISE(ABORT, 'the audit log is append-only: {op} of {table} is refused'); END")
+
+
+def _missing(path: Path) -> bool:
+    try:
+        return path.stat().st_size == 0
+    except FileNotFoundError:
+        return True
 
 
 def _dicts(cursor: sqlite3.Cursor) -> Iterator[dict[str, Any]]:

@@ -27,14 +27,50 @@ def _open(state: CliState):
 @audit.command()
 @click.option("--checkpoint", "checkpoint_file", type=click.Path(path_type=Path, dir_okay=False, exists=True),
               help="Also prove the log still extends this checkpoint (from `workbench audit checkpoint`).")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--chain-only", is_flag=True, help="Only re-walk the hash chain (archives included).")
+@click.option("--no-artifacts", is_flag=True, help="Skip hashing every recorded artifact's bytes.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output: every finding.")
 @pass_state
-def verify(state: CliState, checkpoint_file: Path | None, as_json: bool) -> None:
-    """Re-walk the hash chain (archives included); exit 1 at the first edited, deleted, inserted or reordered event."""
+def verify(state: CliState, checkpoint_file: Path | None, chain_only: bool, no_artifacts: bool, as_json: bool) -> None:
+    """Verify the workspace against its hash chain: the chain and archives, the log's identity, the search
+    index, runs, registry, lake snapshots and artifact bytes. Exit 1 on any finding."""
+    from workbench.audit.checkpoint import check_checkpoint, parse_checkpoint
+    from workbench.integrity.workspace import verify_workspace
+
+    ws = state.workspace()
+    if chain_only:
+        _verify_chain_only(ws, checkpoint_file, as_json)
+        return
+    result = verify_workspace(ws, artifacts=not no_artifacts,
+                              progress=None if as_json else (lambda what: click.echo(f"checking {what}…", err=True)))
+    check = None
+    if checkpoint_file is not None and result.chain is not None:
+        from workbench.audit import AuditLog
+
+        with AuditLog(ws.audit_path, ws.root) as log:
+            check = check_checkpoint(log, parse_checkpoint(checkpoint_file.read_text(encoding="utf-8")))
+    ok = result.ok and (check is None or check.ok)
+    if as_json:
+        echo_json({**result.as_dict(), "ok": ok, "checkpoint": None if check is None else check.__dict__})
+    else:
+        if result.chain is not None:
+            click.echo(("OK: " if result.chain.ok else "BROKEN: ") + result.chain.summary)
+        for finding in result.first_per_kind():
+            more = sum(1 for f in result.findings if f.kind == finding.kind) - 1
+            click.echo(f"FINDING [{finding.kind}] {finding.message}" + (f" (+{more} more; --json lists all)" if more else ""))
+        if check is not None:
+            click.echo(("OK: " if check.ok else "BROKEN: ") + check.message)
+        if ok:
+            click.echo("OK: " + ", ".join(f"{n:,} {what}" for what, n in result.checked.items()) + " checked; no findings")
+    if not ok:
+        raise SystemExit(int(ExitCode.RUN_FAILED))
+
+
+def _verify_chain_only(ws, checkpoint_file: Path | None, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+    from workbench.audit import AuditLog
     from workbench.audit.checkpoint import check_checkpoint, parse_checkpoint
 
-    ws, log = _open(state)
-    with log:
+    with AuditLog(ws.audit_path, ws.root) as log:
         result = log.verify_chain()
         check = None
         if checkpoint_file is not None:
@@ -48,6 +84,18 @@ def verify(state: CliState, checkpoint_file: Path | None, as_json: bool) -> None
             click.echo(("OK: " if check.ok else "BROKEN: ") + check.message)
     if not ok:
         raise SystemExit(int(ExitCode.RUN_FAILED))
+
+
+@audit.command()
+@pass_state
+def reindex(state: CliState) -> None:
+    """Rebuild the search index from the events (after `verify` reports it damaged); audited."""
+    from workbench.audit.search_index import rebuild_search_index
+
+    ws, log = _open(state)
+    with log:
+        count = rebuild_search_index(log, actor=ws.actor)
+    click.echo(f"Search index rebuilt: {count:,} events indexed.")
 
 
 @audit.command()

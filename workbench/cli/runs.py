@@ -37,11 +37,12 @@ def list_runs(state: CliState, limit: int, states: tuple[str, ...], as_json: boo
     """List runs, newest first (runs whose worker died are marked interrupted first)."""
     from workbench.audit import AuditLog
     from workbench.runs.engine import reap_orphans
+    from workbench.runs.records import RunRecords
 
     ws = state.workspace()
     with AuditLog(ws.audit_path, ws.root) as log:
         reap_orphans(ws, log)
-        rows = log.list_runs(limit=limit, states=states or None)
+        rows = RunRecords(log).list_runs(limit=limit, states=states or None)
     rows = [_decode(r) for r in rows]
     if as_json:
         echo_json(rows)
@@ -62,11 +63,12 @@ def show_run(state: CliState, run_id: str, as_json: bool) -> None:
     """Show one run (a unique prefix of its id is enough), its progress and its events."""
     from workbench.audit import AuditLog
     from workbench.runs.engine import reap_orphans
+    from workbench.runs.records import RunRecords
 
     ws = state.workspace()
     with AuditLog(ws.audit_path, ws.root) as log:
         reap_orphans(ws, log)
-        run = log.get_run(run_id)
+        run = RunRecords(log).get_run(run_id)
         if run is None:
             raise BadInputError(f"No run {run_id!r} in the audit log (see `workbench runs list`).")
         events = log.events(run_id=run["run_id"], limit=1000)

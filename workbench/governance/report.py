@@ -164,16 +164,34 @@ def _model_status(store: RegistryStore, lake: Any, model: str, policy: Policy, n
 def governance_report(workspace: Workspace, policy: Policy | None = None, now: datetime | None = None) -> GovernanceReport:
     from workbench.audit import AuditLog
     from workbench.lake.engine import open_lake
+    from workbench.runs.records import RunRecords
+
+    from workbench.errors import IntegrityError
+    from workbench.integrity.workspace import verify_workspace
 
     policy = policy or load_policy(workspace)
     now = now or datetime.now(timezone.utc)
-    with AuditLog(workspace.audit_path, workspace.root) as log:
-        verified, summary = log.verify()
-        in_flight = sum(1 for r in log.list_runs(limit=10_000) if r.get("state") in IN_FLIGHT_STATES)
-    with RegistryStore.open(workspace) as store, open_lake(workspace) as lake:
-        models = [_model_status(store, lake, name, policy, now) for name in store.model_names()]
+    # "Verified" means the whole workspace, not just the chain: a forged alias row is a finding here.
+    verification = verify_workspace(workspace)
+    verified = verification.ok
+    findings = ([] if verification.chain is None or verification.chain.ok else [verification.chain.summary]) + [
+        f.message for f in verification.first_per_kind()]
+    summary = verification.summary() if verified else "; ".join(findings)
+    in_flight = 0
+    if verification.chain is not None:
+        with AuditLog(workspace.audit_path, workspace.root) as log:
+            in_flight = sum(1 for r in RunRecords(log).list_runs(limit=10_000) if r.get("state") in IN_FLIGHT_STATES)
+    models, refused = [], []
+    if verification.chain is not None:
+        with RegistryStore.open(workspace) as store, open_lake(workspace) as lake:
+            for name in store.model_names():
+                try:
+                    models.append(_model_status(store, lake, name, policy, now))
+                except IntegrityError as exc:  # a row that disagrees with the chain is not reported on as if true
+                    refused.append(f"model {name}: {exc.message}")
     report = GovernanceReport(generated_at=now.isoformat().replace("+00:00", "Z"), policy=policy.as_dict(),
                               models=models, runs_in_flight=in_flight, audit_verified=verified, audit_summary=summary)
+    report.violations.extend(refused)
     if policy.require_audit_verified and not verified:
-        report.violations.append(f"the audit log does not verify: {summary}")
+        report.violations.append(f"the audit log does not verify (whole workspace): {summary}")
     return report

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from pathlib import Path
 
 from workbench.errors import LakeError
 
 # Unicode letters, digits and underscores, not starting with a digit: names people can type in SQL.
-_TABLE_NAME = re.compile(r"^[^\W\d]\w{0,62}$", re.UNICODE)
+_TABLE_NAME = re.compile(r"[^\W\d]\w{0,62}", re.UNICODE)
 RESERVED_PREFIX = "_workbench"
 
 
@@ -22,7 +23,9 @@ def quote_literal(value: str) -> str:
 
 
 def check_table_name(name: str) -> str:
-    if not _TABLE_NAME.match(name or ""):
+    # fullmatch (a `$` lets a trailing newline through), and only names already in NFKC form, so no two
+    # tables read the same on screen (`penguins` and its fullwidth twin).
+    if not _TABLE_NAME.fullmatch(name or "") or unicodedata.normalize("NFKC", name) != name:
         raise LakeError(
             f"{name!r} is not a valid table name: use letters, digits and underscores, "
             "starting with a letter or underscore (at most 63 characters)."

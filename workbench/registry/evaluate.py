@@ -73,10 +73,11 @@ def evaluate_model(workspace: Workspace, model: str, *, challengers: bool = True
     }
     with RegistryStore.open(workspace) as store:
         with store.transaction():
-            row["id"] = store.insert("evaluations", row)
-            record_event(workspace, "model.evaluated", model, {
+            row["id"] = store.next_id("evaluations")
+            event = record_event(workspace, "model.evaluated", model, {
                 "evaluation": row["id"], "data_source": data.source, "metric": metric, "results": results,
                 "champion_version": champion_version, "best_version": best["version"], "rows": data.row_count,
             }, data_version=data.version, fingerprint=data.fingerprint)
+            store.insert("evaluations", row, event)
     row["champion_beaten"] = champion_version is not None and best["version"] != champion_version
     return row

@@ -19,6 +19,7 @@ class RegistryOverview:
 
 def registry_overview(workspace: Workspace, run_limit: int = 200) -> RegistryOverview:
     from workbench.audit import AuditLog
+    from workbench.runs.records import RunRecords
 
     out = RegistryOverview()
     registered_runs: set[str] = set()
@@ -36,6 +37,6 @@ def registry_overview(workspace: Workspace, run_limit: int = 200) -> RegistryOve
             r["decisions"] = store.decisions(r["id"])
             out.open_requests.append(r)
     with AuditLog(workspace.audit_path, workspace.root) as log:
-        out.registrable_runs = [r for r in log.list_runs(limit=run_limit)
+        out.registrable_runs = [r for r in RunRecords(log).list_runs(limit=run_limit)
                                 if r.get("state") == "succeeded" and r["run_id"] not in registered_runs]
     return out

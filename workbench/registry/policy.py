@@ -46,6 +46,12 @@ class Policy:
     def as_dict(self) -> dict[str, Any]:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in self.__dict__.items()}
 
+    def is_protected(self, alias: str) -> bool:
+        """Protected aliases match whatever their case or Unicode form: `Champion` is `champion`."""
+        from workbench.identity import same_person_key
+
+        return same_person_key(alias) in {same_person_key(a) for a in self.protected_aliases}
+
 
 def load_policy(workspace: Workspace) -> Policy:
     """The workspace's policy; unknown keys and wrong types are errors naming the key."""

@@ -7,6 +7,7 @@ from typing import Any
 
 from workbench.audit.log import utc_now
 from workbench.errors import BadInputError
+from workbench.identity import same_person_key
 from workbench.registry.evidence import compute_evidence
 from workbench.registry.policy import Policy, load_policy
 from workbench.registry.refs import ModelRef, check_alias, resolve_ref
@@ -34,9 +35,10 @@ def _move_alias(workspace: Workspace, store: RegistryStore, model: str, alias: s
     previous = held["version"] if held else None
     event = {"model": model, "alias": alias, "version": version, "previous_version": previous, "set_at": utc_now(),
              "set_by": workspace.actor, "reason": reason, "request_id": request_id, "approved_by": approved_by}
-    store.insert("alias_events", event)
-    record_event(workspace, "model.alias_set", f"{model}@{alias}",
-                 {k: v for k, v in event.items() if k not in ("set_at", "set_by")})
+    ref = record_event(workspace, "model.alias_set", f"{model}@{alias}",
+                       {k: v for k, v in event.items() if k not in ("set_at", "set_by")})
+    store.insert("alias_events", event, ref)
+    event["_event"] = ref
     return event
 
 
@@ -46,7 +48,7 @@ def set_alias(workspace: Workspace, ref: ModelRef, alias: str, reason: str | Non
     policy = policy or load_policy(workspace)
     alias = check_alias(alias)
     reason = _require_reason(reason, f"setting alias {alias!r}")
-    if alias in policy.protected_aliases:
+    if policy.is_protected(alias):
         raise PolicyError(f"Alias {alias!r} is protected; request it with "
                           f"`workbench models promote {ref.model}:VERSION --to {alias} --reason ...`.")
     with RegistryStore.open(workspace) as store:
@@ -54,7 +56,9 @@ def set_alias(workspace: Workspace, ref: ModelRef, alias: str, reason: str | Non
         if version is None and store.alias_at(ref.model, alias) is None:
             raise BadInputError(f"Model {ref.model!r} has no alias {alias!r} to remove.")
         with store.transaction():
-            return _move_alias(workspace, store, ref.model, alias, version, reason)
+            moved = _move_alias(workspace, store, ref.model, alias, version, reason)
+            moved.pop("_event", None)
+            return moved
 
 
 def request_promotion(workspace: Workspace, ref: ModelRef, alias: str, reason: str | None) -> dict[str, Any]:
@@ -77,15 +81,15 @@ def request_promotion(workspace: Workspace, ref: ModelRef, alias: str, reason: s
             now_held = store.alias_at(model, alias)
             if (now_held["version"] if now_held else None) != current_version:
                 raise BadInputError(f"Alias {alias!r} of {model!r} moved while the evidence was computed; try again.")
-            row = {"model": model, "version": version, "alias": alias, "reason": reason,
-                   "requested_by": workspace.actor, "requested_at": utc_now(), "current_version": current_version,
-                   "evidence": evidence, "state": "open"}
-            row["id"] = store.insert("promotion_requests", row)
-            record_event(workspace, "model.promotion_requested", f"{model}:{version}", {
+            row = {"id": store.next_id("promotion_requests"), "model": model, "version": version, "alias": alias,
+                   "reason": reason, "requested_by": workspace.actor, "requested_at": utc_now(),
+                   "current_version": current_version, "evidence": evidence, "state": "open"}
+            ref = record_event(workspace, "model.promotion_requested", f"{model}:{version}", {
                 "request": row["id"], "model": model, "version": version, "alias": alias, "reason": reason,
                 "current_version": current_version, "verdict": evidence["verdict"], "metric": evidence["metric"],
                 "comparisons": evidence["comparisons"],
             }, run_id=candidate["run_id"])
+            store.insert("promotion_requests", row, ref)
         return store.get_request(row["id"]) or row
 
 
@@ -99,14 +103,16 @@ def _open_request(store: RegistryStore, request_id: int) -> dict[str, Any]:
 
 
 def _check_decider(workspace: Workspace, policy: Policy, request: dict[str, Any], store: RegistryStore, verb: str) -> str:
+    """People are compared as they read names (trimmed, case-folded, NFKC): `Alice` is `alice`."""
     actor = workspace.actor
-    if actor == request["requested_by"]:
+    who = same_person_key(actor)
+    if who == same_person_key(request["requested_by"]):
         raise PolicyError(f"{actor} requested promotion {request['id']} and cannot {verb} it (four-eyes rule); "
                           "another approver must decide.")
-    if policy.approvers and actor not in policy.approvers:
+    if policy.approvers and who not in {same_person_key(a) for a in policy.approvers}:
         raise PolicyError(f"{actor} is not an approver (workbench.toml [governance] approvers: "
                           f"{', '.join(policy.approvers)}).")
-    if any(d["actor"] == actor for d in store.decisions(request["id"])):
+    if any(same_person_key(d["actor"]) == who for d in store.decisions(request["id"])):
         raise PolicyError(f"{actor} has already decided on request {request['id']}.")
     return actor
 
@@ -126,17 +132,21 @@ def approve_request(workspace: Workspace, request_id: int, reason: str | None = 
                     "opened, so its evidence is out of date; withdraw it and open a new request."
                 )
             now = utc_now()
-            store.insert("decisions", {"request_id": request_id, "actor": actor, "decision": "approve",
-                                       "reason": (reason or "").strip() or None, "decided_at": now})
-            approvers = [d["actor"] for d in store.decisions(request_id) if d["decision"] == "approve"]
-            record_event(workspace, "model.approved", f"{request['model']}:{request['version']}", {
-                "request": request_id, "alias": request["alias"], "reason": reason, "approvals": len(approvers),
+            earlier = [d["actor"] for d in store.decisions(request_id) if d["decision"] == "approve"]
+            approvers = [*earlier, actor]
+            # Distinct people, as names are read: `bob` and `BOB` are one approval.
+            distinct = len({same_person_key(a) for a in approvers})
+            ref = record_event(workspace, "model.approved", f"{request['model']}:{request['version']}", {
+                "request": request_id, "alias": request["alias"], "reason": reason, "approvals": distinct,
                 "required": policy.required_approvals, "requested_by": request["requested_by"],
             })
-            if len(approvers) >= policy.required_approvals:
-                _move_alias(workspace, store, request["model"], request["alias"], request["version"],
-                            f"request {request_id}: {request['reason']}", request_id=request_id, approved_by=approvers)
-                store.close_request(request_id, "approved", now)
+            store.insert("decisions", {"request_id": request_id, "actor": actor, "decision": "approve",
+                                       "reason": (reason or "").strip() or None, "decided_at": now}, ref)
+            if distinct >= policy.required_approvals:
+                moved = _move_alias(workspace, store, request["model"], request["alias"], request["version"],
+                                    f"request {request_id}: {request['reason']}", request_id=request_id,
+                                    approved_by=approvers)
+                store.close_request(request_id, "approved", now, moved["_event"])
         return store.get_request(request_id) or request
 
 
@@ -149,13 +159,13 @@ def reject_request(workspace: Workspace, request_id: int, reason: str | None, po
             request = _open_request(store, request_id)
             actor = _check_decider(workspace, policy, request, store, "reject")
             now = utc_now()
-            store.insert("decisions", {"request_id": request_id, "actor": actor, "decision": "reject",
-                                       "reason": reason, "decided_at": now})
-            store.close_request(request_id, "rejected", now)
-            record_event(workspace, "model.rejected", f"{request['model']}:{request['version']}", {
+            ref = record_event(workspace, "model.rejected", f"{request['model']}:{request['version']}", {
                 "request": request_id, "alias": request["alias"], "reason": reason,
                 "requested_by": request["requested_by"],
             })
+            store.insert("decisions", {"request_id": request_id, "actor": actor, "decision": "reject",
+                                       "reason": reason, "decided_at": now}, ref)
+            store.close_request(request_id, "rejected", now, ref)
         return store.get_request(request_id) or request
 
 
@@ -164,10 +174,10 @@ def withdraw_request(workspace: Workspace, request_id: int, reason: str | None =
     with RegistryStore.open(workspace) as store:
         with store.transaction():
             request = _open_request(store, request_id)
-            if workspace.actor != request["requested_by"]:
+            if same_person_key(workspace.actor) != same_person_key(request["requested_by"]):
                 raise PolicyError(f"Only {request['requested_by']}, who opened request {request_id}, can withdraw it; "
                                   "others reject it.")
-            store.close_request(request_id, "withdrawn", utc_now())
-            record_event(workspace, "model.promotion_withdrawn", f"{request['model']}:{request['version']}",
-                         {"request": request_id, "alias": request["alias"], "reason": reason})
+            ref = record_event(workspace, "model.promotion_withdrawn", f"{request['model']}:{request['version']}",
+                               {"request": request_id, "alias": request["alias"], "reason": reason})
+            store.close_request(request_id, "withdrawn", utc_now(), ref)
         return store.get_request(request_id) or request

@@ -9,8 +9,8 @@ from typing import Any
 from workbench.errors import BadInputError
 from workbench.registry.store import RegistryStore
 
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,99}$")
-_ALIAS = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,49}$")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,99}", re.ASCII)
+_ALIAS = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,49}", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -26,14 +26,14 @@ class ModelRef:
 
 
 def check_model_name(name: str) -> str:
-    if not _NAME.match(name or ""):
+    if not _NAME.fullmatch(name or ""):  # fullmatch: `$` would let a trailing newline through
         raise BadInputError(f"{name!r} is not a valid model name: use letters, digits, '_', '-' and '.', "
                             "starting with a letter or '_'.")
     return name
 
 
 def check_alias(alias: str) -> str:
-    if not _ALIAS.match(alias or ""):
+    if not _ALIAS.fullmatch(alias or ""):
         raise BadInputError(f"{alias!r} is not a valid alias: use letters, digits, '_' and '-'.")
     return alias
 

@@ -18,6 +18,7 @@ from workbench.registry.inputs import feature_schema
 from workbench.registry.refs import check_model_name
 from workbench.registry.store import RegistryStore
 from workbench.registry.trail import record_event
+from workbench.runs.records import spec_of
 from workbench.workspace import Workspace
 
 LINEAGE_FIELDS = ("run_id", "spec_sha256", "data_source", "data_version", "fingerprint", "code", "artifact_path",
@@ -32,14 +33,15 @@ def spec_sha256(spec: dict[str, Any]) -> str:
 def _run_facts(workspace: Workspace, run_id: str) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], str | None]:
     """(run row, run.started params, run.finished params, git commit) from the audit log."""
     from workbench.audit import AuditLog
+    from workbench.runs.records import RunRecords
 
     with AuditLog(workspace.audit_path, workspace.root) as log:
-        run = log.get_run(run_id)
+        # Checked against the chain: a runs row edited to point at another file is refused here.
+        run = RunRecords(log).trusted_run(run_id)
         if run is None:
             raise BadInputError(f"No run {run_id!r} in the audit log (see `workbench runs list`).")
-        events = log.events(run_id=run["run_id"], limit=10_000)
-    started = next((e for e in events if e.kind == "run.started"), None)
-    finished = next((e for e in events if e.kind == "run.finished"), None)
+    started = run["events"].get("run.started")
+    finished = run["events"].get("run.finished")
     return run, started.params if started else {}, finished.params if finished else {}, started.git_commit if started else None
 
 
@@ -81,9 +83,9 @@ def register_run(workspace: Workspace, run_id: str, name: str | None = None, des
     if run.get("state") != "succeeded":
         raise BadInputError(f"Run {run_id} is {run.get('state')}; only a succeeded run can be registered.")
     model = check_model_name(name or run["name"])
-    spec = json.loads(run["spec"]) if run.get("spec") else {}
-    holdout_rel = run.get("holdout_path") or finished.get("holdout")
-    holdout_sha = run.get("holdout_sha256") or finished.get("holdout_sha256")
+    spec = spec_of(run)
+    holdout_rel = finished.get("holdout")
+    holdout_sha = finished.get("holdout_sha256")
     if not run.get("artifact_path") or not run.get("artifact_sha256"):
         raise BadInputError(f"Run {run_id} saved no model artifact; there is nothing to register.")
     if not holdout_rel or not holdout_sha:
@@ -124,10 +126,11 @@ def register_run(workspace: Workspace, run_id: str, name: str | None = None, des
             if already:
                 raise BadInputError(f"Run {run_id} is already version {already[0]['version']} of model {model!r}.")
             row["version"] = store.next_version(model)
-            store.insert("model_versions", row)
-            record_event(workspace, "model.registered", f"{model}:{row['version']}", {
-                "model": model, "version": row["version"], "run_id": run_id, "artifact_sha256": row["artifact_sha256"],
-                "spec_sha256": row["spec_sha256"], "data_source": row["data_source"], "metric": metric,
-                "score": row["score"], "holdout_sha256": holdout_sha,
+            event = record_event(workspace, "model.registered", f"{model}:{row['version']}", {
+                "model": model, "version": row["version"], "run_id": run_id, "artifact_path": row["artifact_path"],
+                "artifact_sha256": row["artifact_sha256"], "spec_sha256": row["spec_sha256"],
+                "data_source": row["data_source"], "metric": metric, "score": row["score"],
+                "holdout_path": holdout_rel, "holdout_sha256": holdout_sha,
             }, run_id=run_id, data_version=row["data_version"], fingerprint=row["fingerprint"])
+            store.insert("model_versions", row, event)
         return store.get_version(model, row["version"]) or row

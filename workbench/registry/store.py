@@ -18,9 +18,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
+from workbench.errors import IntegrityError
 from workbench.workspace import Workspace
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+_BOUND_TABLES = ("model_versions", "alias_events", "promotion_requests", "decisions", "evaluations")
 REQUEST_STATES = ("open", "approved", "rejected", "withdrawn")
 
 _SCHEMA_V1 = """
@@ -155,8 +157,10 @@ def _row(cursor: sqlite3.Cursor, values: tuple[Any, ...]) -> dict[str, Any]:
 class RegistryStore:
     """One connection to the workspace's registry. Open one per thread; close when done."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, workspace: Workspace | None = None) -> None:
         self.path = path
+        self.workspace = workspace  # with a workspace, rows are checked against its audit log when read
+        self._audit: Any = None
         self.conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
         self.conn.row_factory = _row
         self.conn.execute("PRAGMA busy_timeout = 30000")
@@ -167,10 +171,38 @@ class RegistryStore:
 
     @classmethod
     def open(cls, workspace: Workspace) -> "RegistryStore":
-        return cls(registry_path(workspace))
+        return cls(registry_path(workspace), workspace)
 
     def close(self) -> None:
         self.conn.close()
+        if self._audit is not None:
+            self._audit.close()
+
+    @property
+    def audit(self) -> Any:
+        """The workspace's audit log, opened on first use (rows are checked against it)."""
+        if self._audit is None and self.workspace is not None:
+            from workbench.audit import AuditLog
+
+            self._audit = AuditLog(self.workspace.audit_path, self.workspace.root)
+        return self._audit
+
+    def checked(self, table: str, row: dict[str, Any] | None) -> dict[str, Any] | None:
+        """`row` if it agrees with the audit event bound to it; IntegrityError naming it otherwise."""
+        if row is None or self.workspace is None:
+            return row
+        from workbench.registry.binding import BINDINGS, closing_problem, row_problem
+
+        problem = row_problem(self.audit, table, row)
+        if problem is None and table == "promotion_requests":
+            problem = closing_problem(self.audit, row)
+        if problem:
+            raise IntegrityError(f"{table} row {BINDINGS[table].key(table, row)} disagrees with the audit log "
+                                 f"({problem}); it is not used. Run `workbench audit verify` for details.")
+        return row
+
+    def _checked_all(self, table: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [self.checked(table, r) for r in rows]  # type: ignore[misc]
 
     def __enter__(self) -> "RegistryStore":
         return self
@@ -187,7 +219,13 @@ class RegistryStore:
                 statements = [s for s in _SCHEMA_V1.split(";\n") if s.strip()] + _TRIGGERS_V1
                 for statement in statements:
                     self.conn.execute(statement)
-                self.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            if version < 2:  # every row carries the audit event it came from (`registry/binding.py`)
+                for table in _BOUND_TABLES:
+                    self.conn.execute(f"ALTER TABLE {table} ADD COLUMN event_seq INTEGER")
+                    self.conn.execute(f"ALTER TABLE {table} ADD COLUMN event_hash TEXT")
+                self.conn.execute("ALTER TABLE promotion_requests ADD COLUMN closed_event_seq INTEGER")
+                self.conn.execute("ALTER TABLE promotion_requests ADD COLUMN closed_event_hash TEXT")
+            self.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -207,7 +245,10 @@ class RegistryStore:
         return self.conn.execute(sql, args).fetchone()
 
     # -- inserts (call inside `transaction()`) ---------------------------------------------------
-    def insert(self, table: str, row: dict[str, Any]) -> int:
+    def insert(self, table: str, row: dict[str, Any], event: Any = None) -> int:
+        """Insert `row`, bound to `event` (an `EventRef` from the audit log) when given."""
+        if event is not None:
+            row = {**row, "event_seq": event.seq, "event_hash": event.hash}
         values = [json.dumps(v, sort_keys=True, default=str) if k in _JSON_COLUMNS and v is not None else v
                   for k, v in row.items()]
         cols = ", ".join(row)
@@ -220,10 +261,12 @@ class RegistryStore:
         return [r["model"] for r in self._all("SELECT DISTINCT model FROM model_versions ORDER BY model")]
 
     def versions(self, model: str) -> list[dict[str, Any]]:
-        return self._all("SELECT * FROM model_versions WHERE model = ? ORDER BY version", (model,))
+        return self._checked_all("model_versions",
+                                 self._all("SELECT * FROM model_versions WHERE model = ? ORDER BY version", (model,)))
 
     def get_version(self, model: str, version: int) -> dict[str, Any] | None:
-        return self._one("SELECT * FROM model_versions WHERE model = ? AND version = ?", (model, version))
+        return self.checked("model_versions",
+                            self._one("SELECT * FROM model_versions WHERE model = ? AND version = ?", (model, version)))
 
     def versions_of_run(self, run_id: str) -> list[dict[str, Any]]:
         return self._all("SELECT model, version FROM model_versions WHERE run_id = ?", (run_id,))
@@ -236,10 +279,25 @@ class RegistryStore:
     def alias_at(self, model: str, alias: str, at: str | None = None) -> dict[str, Any] | None:
         """The alias event in force at `at` (ISO UTC; now if None); its `version` is None if removed."""
         if at is None:
-            return self._one("SELECT * FROM alias_events WHERE model = ? AND alias = ? ORDER BY seq DESC LIMIT 1",
-                             (model, alias))
-        return self._one("SELECT * FROM alias_events WHERE model = ? AND alias = ? AND set_at <= ? "
-                         "ORDER BY set_at DESC, seq DESC LIMIT 1", (model, alias, at))
+            row = self.checked("alias_events", self._one(
+                "SELECT * FROM alias_events WHERE model = ? AND alias = ? ORDER BY seq DESC LIMIT 1", (model, alias)))
+            self._check_newest_alias(model, alias, row)
+            return row
+        return self.checked("alias_events", self._one(
+            "SELECT * FROM alias_events WHERE model = ? AND alias = ? AND set_at <= ? "
+            "ORDER BY set_at DESC, seq DESC LIMIT 1", (model, alias, at)))
+
+    def _check_newest_alias(self, model: str, alias: str, row: dict[str, Any] | None) -> None:
+        """Who holds an alias now is what the chain's newest alias event says, not the newest row."""
+        if self.workspace is None:
+            return
+        from workbench.registry.binding import newest_alias_seq
+
+        newest = newest_alias_seq(self.audit, model, alias)
+        if (row["event_seq"] if row else None) != newest:
+            raise IntegrityError(f"The alias table says {model}@{alias} is "
+                                 f"{'version ' + str(row['version']) if row else 'unset'}, but the audit log's newest "
+                                 f"alias event for it is #{newest}; the alias is not used. Run `workbench audit verify`.")
 
     def aliases(self, model: str, at: str | None = None) -> dict[str, dict[str, Any]]:
         """alias -> the event in force (at `at`), for aliases currently held by a version."""
@@ -266,19 +324,30 @@ class RegistryStore:
             where.append("state = ?")
             args.append(state)
         sql = "SELECT * FROM promotion_requests" + (" WHERE " + " AND ".join(where) if where else "")
-        return self._all(sql + " ORDER BY id DESC", tuple(args))
+        return self._checked_all("promotion_requests", self._all(sql + " ORDER BY id DESC", tuple(args)))
 
     def get_request(self, request_id: int) -> dict[str, Any] | None:
-        return self._one("SELECT * FROM promotion_requests WHERE id = ?", (request_id,))
+        return self.checked("promotion_requests",
+                            self._one("SELECT * FROM promotion_requests WHERE id = ?", (request_id,)))
+
+    def next_id(self, table: str) -> int:
+        """The id the next row of `table` (promotion_requests, evaluations) gets; call inside `transaction()`,
+        so the row's event can name it before the row exists."""
+        row = self._one(f"SELECT coalesce(max(id), 0) + 1 AS id FROM {table}")
+        return int(row["id"]) if row else 1
 
     def decisions(self, request_id: int) -> list[dict[str, Any]]:
-        return self._all("SELECT * FROM decisions WHERE request_id = ? ORDER BY seq", (request_id,))
+        return self._checked_all("decisions",
+                                 self._all("SELECT * FROM decisions WHERE request_id = ? ORDER BY seq", (request_id,)))
 
-    def close_request(self, request_id: int, state: str, decided_at: str) -> None:
+    def close_request(self, request_id: int, state: str, decided_at: str, event: Any = None) -> None:
+        """Close an open request, bound to the event (`EventRef`) that closed it."""
         assert state in REQUEST_STATES and state != "open"
-        self.conn.execute("UPDATE promotion_requests SET state = ?, decided_at = ? WHERE id = ? AND state = 'open'",
-                          (state, decided_at, request_id))
+        self.conn.execute("UPDATE promotion_requests SET state = ?, decided_at = ?, closed_event_seq = ?, "
+                          "closed_event_hash = ? WHERE id = ? AND state = 'open'",
+                          (state, decided_at, getattr(event, "seq", None), getattr(event, "hash", None), request_id))
 
     # -- evaluations -----------------------------------------------------------------------------
     def evaluations(self, model: str, limit: int = 50) -> list[dict[str, Any]]:
-        return self._all("SELECT * FROM evaluations WHERE model = ? ORDER BY id DESC LIMIT ?", (model, limit))
+        return self._checked_all("evaluations", self._all(
+            "SELECT * FROM evaluations WHERE model = ? ORDER BY id DESC LIMIT ?", (model, limit)))

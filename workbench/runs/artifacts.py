@@ -2,27 +2,19 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from workbench.errors import WorkbenchError
+from workbench.hashing import sha256_file
 
 
 class ArtifactIntegrityError(WorkbenchError):
     """A run's file is missing or no longer matches its recorded hash: it is never loaded."""
 
     title = "Artifact integrity"
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _write_atomically(path: Path, write: Any) -> str:

@@ -21,6 +21,7 @@ from workbench.errors import RunFailedError, SpecError, WorkbenchError
 from workbench.identity import current_host
 from workbench.lake.engine import open_lake
 from workbench.pipeline.spec import RunSpec, load_spec
+from workbench.runs.records import RunRecords
 from workbench.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -128,9 +129,12 @@ def run_spec(
     log = AuditLog(workspace.audit_path, workspace.root)
     common = dict(actor=actor, run_id=run_id, data_version=data.version, fingerprint=data.fingerprint)
     if not queued:
-        log.upsert_run(run_id, name=spec.name, state="queued", actor=actor, spec_path=spec.source_path,
-                       spec=json.dumps(spec.as_dict()), queued_at=utc_now(), backend=spec.backend)
-    started = log.transition_run(
+        RunRecords(log).upsert_run(run_id, name=spec.name, state="queued", actor=actor, spec_path=spec.source_path,
+                                   spec=json.dumps(spec.as_dict()), queued_at=utc_now(), backend=spec.backend,
+                                   event=dict(kind="run.queued", subject=spec.name, outcome="queued",
+                                              params={"spec": spec.as_dict(), "rows": data.row_count,
+                                                      "detached": False}, **common))
+    started = RunRecords(log).transition_run(
         run_id, "running", from_states=("queued",),
         event=dict(kind="run.started", subject=spec.name, outcome="running",
                    params={"spec": spec.as_dict(), "rows": data.row_count, "libraries": _library_versions(),
@@ -186,7 +190,7 @@ def run_spec(
         # The storage back-end is the system of record: every file is there before the run can succeed.
         publish_run(workspace, run_dir)
         # One transaction: the summary row and the run.finished event agree even if killed right here.
-        log.transition_run(
+        RunRecords(log).transition_run(
             run_id, "succeeded", from_states=("running",), finished_at=utc_now(), task=result.task,
             metric=result.metric, best_model=result.best_model, best_score=result.best_score,
             artifact_path=result.artifact_path, artifact_sha256=digest, leaderboard=json.dumps(leaderboard),
@@ -206,7 +210,7 @@ def run_spec(
                    else "interrupted (Ctrl-C or SIGINT)" if state == "interrupted" else f"{type(exc).__name__}: {exc}")
         # Only the process that moves the run out of `running` cleans its folder: a run that already
         # succeeded keeps its model.
-        if log.transition_run(run_id, state, from_states=("running",), finished_at=utc_now(), error=message,
+        if RunRecords(log).transition_run(run_id, state, from_states=("running",), finished_at=utc_now(), error=message,
                               artifact_path=None, artifact_sha256=None,
                               event=dict(kind=f"run.{state}", subject=spec.name, outcome=state,
                                          params={"error": message}, **common)):
@@ -237,9 +241,8 @@ def _save(estimator: Any, path: Path) -> str:
 
 
 def _library_versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
     import platform
+    from importlib.metadata import PackageNotFoundError, version
 
     out = {"python": platform.python_version()}
     for pkg in ("duckdb", "polars", "pyarrow", "scikit-learn", "lightgbm", "optuna", "numpy", "workbench"):

@@ -26,10 +26,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from workbench.audit import AuditLog
-from workbench.audit.log import ACTIVE_STATES, TERMINAL_STATES, new_run_id, utc_now
+from workbench.audit.log import new_run_id, utc_now
 from workbench.errors import BadInputError
 from workbench.identity import current_host
 from workbench.runs.process import process_alive, process_start_token
+from workbench.runs.records import ACTIVE_STATES, TERMINAL_STATES, RunRecords
 from workbench.runs.slots import run_slot
 from workbench.workspace import Workspace
 
@@ -90,7 +91,7 @@ def queue_run(ws: Workspace, spec: "RunSpec", *, progress: Progress | None = Non
             json.dump(spec.as_dict(), fh)
     actor = ws.actor
     with AuditLog(ws.audit_path, ws.root) as log:
-        log.upsert_run(
+        RunRecords(log).upsert_run(
             run_id, name=spec.name, state="queued", actor=actor, spec_path=spec.source_path,
             spec=json.dumps(spec.as_dict()), data_source=data.source, data_version=data.version,
             fingerprint=data.fingerprint, row_count=data.row_count, queued_at=utc_now(), backend=spec.backend,
@@ -117,7 +118,7 @@ def launch_worker(ws: Workspace, run_id: str) -> int:
     # Reap it when it exits if this process lives on (the TUI); otherwise init adopts it.
     threading.Thread(target=proc.wait, name=f"reap-{run_id}", daemon=True).start()
     with AuditLog(ws.audit_path, ws.root) as log:
-        log.set_run_fields(run_id, pid=proc.pid, host=current_host(), proc_start=process_start_token(proc.pid),
+        RunRecords(log).set_run_fields(run_id, pid=proc.pid, host=current_host(), proc_start=process_start_token(proc.pid),
                            worker_log=str(log_path.relative_to(ws.root)))
     return proc.pid
 
@@ -144,7 +145,7 @@ def execute_run(ws: Workspace, run_id: str, *, progress: Progress | None = None,
     from workbench.runs.progress import ProgressTracker
 
     with AuditLog(ws.audit_path, ws.root) as log, CancelScope() as scope:
-        run = log.get_run(run_id)
+        run = RunRecords(log).get_run(run_id)
         if run is None or run["run_id"] != run_id:
             raise BadInputError(f"No run {run_id!r} in the audit log.")
         if run["state"] != "queued":
@@ -156,7 +157,7 @@ def execute_run(ws: Workspace, run_id: str, *, progress: Progress | None = None,
                 spec = _read_worker_spec(ws, run_id) or spec_from_dict(json.loads(run["spec"]), run.get("spec_path"))
             tracker = ProgressTracker(log, run_id, run["actor"] or ws.actor, metric=spec.metric, scope=scope, echo=progress)
             # This process owns the run from here, also while it waits for a slot (so no reaper takes it for dead).
-            log.set_run_fields(run_id, pid=os.getpid(), host=current_host(), proc_start=process_start_token(os.getpid()))
+            RunRecords(log).set_run_fields(run_id, pid=os.getpid(), host=current_host(), proc_start=process_start_token(os.getpid()))
             with run_slot(ws, _slot_waiter(tracker)):
                 tracker.restart_clock()
                 return run_spec(ws, spec, tracker, run_id=run_id, data=data)
@@ -193,8 +194,8 @@ def _read_worker_spec(ws: Workspace, run_id: str) -> "RunSpec | None":
 def settle_run(log: AuditLog, ws: Workspace, run_id: str, state: str, message: str, *, actor: str,
                params: dict[str, Any] | None = None) -> bool:
     """Move a still-active run to a final `state` and delete its artifact folder; False if it was already final."""
-    run = log.get_run(run_id)
-    moved = log.transition_run(
+    run = RunRecords(log).get_run(run_id)
+    moved = RunRecords(log).transition_run(
         run_id, state, from_states=ACTIVE_STATES, finished_at=utc_now(), error=message,
         artifact_path=None, artifact_sha256=None,
         event=dict(kind=f"run.{state}", actor=actor, subject=run["name"] if run else None, outcome=state,
@@ -215,7 +216,7 @@ def reap_orphans(ws: Workspace, log: AuditLog | None = None) -> list[str]:
     host = current_host()
     reaped = []
     try:
-        for run in log.list_runs(limit=10_000, states=ACTIVE_STATES):
+        for run in RunRecords(log).list_runs(limit=10_000, states=ACTIVE_STATES):
             if run.get("host") not in (None, host):
                 continue  # another machine's run: its own host can tell
             if run.get("pid"):
@@ -246,13 +247,13 @@ def cancel_run(ws: Workspace, run_id: str, *, grace_s: float = 10.0) -> CancelOu
     """Cancel a queued or running run: SIGTERM its worker, wait up to `grace_s`, then SIGKILL it."""
     actor = ws.actor
     with AuditLog(ws.audit_path, ws.root) as log:
-        run = log.get_run(run_id)
+        run = RunRecords(log).get_run(run_id)
         if run is None:
             raise BadInputError(f"No run {run_id!r} in the audit log (see `workbench runs list`).")
         run_id = run["run_id"]
         if run["state"] in TERMINAL_STATES:
             return CancelOutcome(run_id, run["state"], f"Run {run_id} already ended: {run['state']}.")
-        log.set_run_fields(run_id, cancel_requested_at=utc_now(), cancel_requested_by=actor)
+        RunRecords(log).set_run_fields(run_id, cancel_requested_at=utc_now(), cancel_requested_by=actor)
         log.record("run.cancel_requested", actor=actor, run_id=run_id, subject=run["name"], outcome="requested",
                    params={"state": run["state"], "pid": run.get("pid"), "host": run.get("host")})
         local = run.get("host") in (None, current_host())
@@ -268,7 +269,7 @@ def cancel_run(ws: Workspace, run_id: str, *, grace_s: float = 10.0) -> CancelOu
             _signal(run["pid"], signal.SIGTERM)
             deadline = time.monotonic() + grace_s
             while time.monotonic() < deadline:
-                state = log.get_run(run_id)["state"]
+                state = RunRecords(log).get_run(run_id)["state"]
                 if state in TERMINAL_STATES:
                     return CancelOutcome(run_id, state, f"Run {run_id} {state}.")
                 if not process_alive(run["pid"], run.get("proc_start")):
@@ -278,7 +279,7 @@ def cancel_run(ws: Workspace, run_id: str, *, grace_s: float = 10.0) -> CancelOu
                 _kill_hard(run["pid"])
         forced = settle_run(log, ws, run_id, "cancelled", "cancelled on request (worker stopped)", actor=actor,
                             params={"requested_by": actor, "forced": alive})
-        state = log.get_run(run_id)["state"]
+        state = RunRecords(log).get_run(run_id)["state"]
         if forced:
             return CancelOutcome(run_id, "cancelled", f"Run {run_id} cancelled (its worker was stopped).")
         return CancelOutcome(run_id, state, f"Run {run_id} {state}.")
@@ -313,7 +314,7 @@ def wait_for_run(ws: Workspace, run_id: str, *, timeout_s: float | None = None, 
     last: tuple[Any, ...] | None = None
     with AuditLog(ws.audit_path, ws.root) as log:
         while True:
-            run = log.get_run(run_id)
+            run = RunRecords(log).get_run(run_id)
             if run is None:
                 raise BadInputError(f"No run {run_id!r} in the audit log (see `workbench runs list`).")
             key = (run["state"], run.get("progress"))

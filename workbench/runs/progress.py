@@ -16,6 +16,7 @@ from typing import Any, Callable
 
 from workbench.audit import AuditLog
 from workbench.runs.cancel import CancelScope
+from workbench.runs.records import RunRecords
 
 Progress = Callable[[str, dict[str, Any]], None]
 _CHAINED_STAGES = ("scored",)  # recorded every time, not only when the stage changes
@@ -139,7 +140,7 @@ class ProgressTracker:
 
     def flush(self) -> None:
         self._last_write = time.monotonic()
-        self.log.set_run_fields(self.run_id, progress=self.snapshot.as_json())
+        RunRecords(self.log).set_run_fields(self.run_id, progress=self.snapshot.as_json())
 
     def _check_cancel_flag(self) -> None:
         """The cooperative route: a cancel requested through the log (e.g. from another host)."""

@@ -15,6 +15,7 @@ from typing import Any, Callable
 
 from workbench.audit import AuditLog
 from workbench.errors import BadInputError
+from workbench.runs.records import RunRecords, spec_of
 from workbench.workspace import Workspace
 
 DEFAULT_TOLERANCE = 1e-9
@@ -43,18 +44,18 @@ class ReproduceReport:
 
 def reproduce_run(ws: Workspace, run_id: str, *, tolerance: float = DEFAULT_TOLERANCE,
                   progress: Callable[[str, dict[str, Any]], None] | None = None) -> ReproduceReport:
+    from workbench.audit.context import git_state
     from workbench.runs.batch import _library_versions
     from workbench.runs.engine import run_foreground, spec_from_dict
-    from workbench.audit.context import git_state
 
     with AuditLog(ws.audit_path, ws.root) as log:
-        run = log.get_run(run_id)
+        run = RunRecords(log).trusted_run(run_id)  # the spec and data version as the chain recorded them
         if run is None:
             raise BadInputError(f"No run {run_id!r} in the audit log (see `workbench runs list`).")
         if run["state"] != "succeeded":
             raise BadInputError(f"Run {run['run_id']} is {run['state']}; only succeeded runs can be reproduced.")
-        started = log.events(kind="run.started", run_id=run["run_id"], limit=1)
-    recorded = json.loads(run["spec"])
+        started = [run["events"]["run.started"]] if "run.started" in run["events"] else []
+    recorded = spec_of(run)
     if "***" in json.dumps({k: v for k, v in recorded.items() if k not in ("source_path", "description")}):
         raise BadInputError(f"Run {run['run_id']}'s recorded spec had secrets redacted; re-run its spec file instead.")
     spec = spec_from_dict(recorded)

@@ -19,7 +19,6 @@ from typing import Callable, Iterator
 
 from workbench.workspace import Workspace
 
-
 # POSIX locks belong to the process: a second run in this process would "get" a slot this process holds,
 # and closing its descriptor would free the first run's lock. So the process also tracks what it holds.
 _held: set[int] = set()

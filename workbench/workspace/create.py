@@ -41,8 +41,13 @@ def init_workspace(root: Path, *, sample: bool = False, name: str | None = None)
     ws.state_dir.mkdir(exist_ok=True)
     (ws.state_dir / ".gitignore").write_text("*\n", encoding="utf-8")
     create_lake(ws)
-    with AuditLog(ws.audit_path, ws.root) as log:
+    with AuditLog(ws.audit_path, ws.root, create=True) as log:
         log.record("workspace.init", actor=ws.actor, subject=str(root), params={"sample": sample})
+        from workbench.integrity.anchor import log_anchor, write_anchor
+
+        anchor = log_anchor(log)
+        if anchor is not None:  # the log's identity, kept outside it: a replaced log is a finding
+            write_anchor(ws, anchor)
         if sample_dir is not None:
             paths = [sample_dir / f"{t}.parquet" for t in SAMPLE_TABLES]
             with open_lake(ws) as lake:

@@ -16,6 +16,7 @@ import pytest
 from s3_fixtures import BUCKET, S3Server, s3  # noqa: F401  (s3 is a fixture)
 
 from workbench.errors import ExitCode
+from workbench.runs.records import RunRecords
 from workbench.workspace import Workspace
 
 PENGUINS = Path(__file__).resolve().parents[3] / "sample_data" / "penguins.parquet"
@@ -260,11 +261,12 @@ def test_run_artifacts_live_in_the_bucket_and_come_back_from_it(s3: S3Server, s3
 def test_a_failed_upload_fails_the_run_and_leaves_nothing_referenced(
         s3: S3Server, s3_ws: tuple[Path, str], env: dict[str, str], tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
+    from workbench_s3.storage import S3Storage
+
     from workbench.audit import AuditLog
     from workbench.errors import BackendUnavailableError
     from workbench.pipeline.spec import load_spec
     from workbench.runs.engine import run_foreground
-    from workbench_s3.storage import S3Storage
 
     ws_root, prefix = s3_ws
     assert _cli(ws_root, "lake", "ingest", str(PENGUINS), env=env).returncode == 0
@@ -282,7 +284,7 @@ def test_a_failed_upload_fails_the_run_and_leaves_nothing_referenced(
     with pytest.raises(BackendUnavailableError, match="Cannot upload artifacts/.*/model.joblib"):
         run_foreground(ws, load_spec(_spec(tmp_path), 0.2, "local"))
     with AuditLog(ws.audit_path, ws.root) as log:
-        [run] = log.list_runs()
+        [run] = RunRecords(log).list_runs()
     assert run["state"] == "failed" and run["artifact_path"] is None and "Cannot upload" in run["error"]
     assert _keys(s3, f"{prefix}/artifacts") == []  # the files uploaded before the failure were removed
     assert not (ws.artifacts_dir / run["run_id"]).exists()
@@ -306,7 +308,7 @@ def test_a_run_found_dead_has_its_uploaded_objects_removed(
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()  # a real process that has exited: the run's "worker"
     with AuditLog(ws.audit_path, ws.root) as log:
-        assert log.transition_run(run_id, "running", from_states=("queued",), pid=gone.pid, host=current_host())
+        assert RunRecords(log).transition_run(run_id, "running", from_states=("queued",), pid=gone.pid, host=current_host())
     for name in ("model.joblib", "leaderboard.json"):
         _client(s3).put_object(Bucket=BUCKET, Key=f"{prefix}/artifacts/{run_id}/{name}", Body=b"half an upload")
     other = f"{prefix}/artifacts/someone-else/model.joblib"

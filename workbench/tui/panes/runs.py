@@ -117,10 +117,11 @@ class RunsPane(Widget):
     def load_runs(self) -> None:
         from workbench.audit import AuditLog
         from workbench.runs.engine import reap_orphans
+        from workbench.runs.records import RunRecords
 
         with AuditLog(self.workspace.audit_path, self.workspace.root) as log:
             reap_orphans(self.workspace, log)
-            self.post_message(self.RunsLoaded(log.list_runs(limit=200)))
+            self.post_message(self.RunsLoaded(RunRecords(log).list_runs(limit=200)))
 
     @on(RunsLoaded)
     def _show_runs(self, message: RunsLoaded) -> None:

@@ -1,0 +1,275 @@
+"""What a teammate with file access would try, and what each attempt must meet: a refusal where the
+tampered row is used, a `workbench audit verify` finding, and nothing else changed.
+
+One real workspace (sample lake, a real run, a registered model with an approved champion) is built
+per module; each test attacks its own copy with raw SQLite edits that drop no trigger.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+from conftest import run_cli
+
+from workbench.errors import IntegrityError
+from workbench.workspace import Workspace
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def _champion_template(_sample_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A workspace where alice trained, registered and asked for `species:1` as champion, and bob approved."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "registry"))
+    from registry_fixtures import train  # type: ignore[import-not-found]
+
+    from workbench.registry.promotion import approve_request, request_promotion
+    from workbench.registry.refs import parse_ref
+    from workbench.registry.register import register_run
+
+    root = tmp_path_factory.mktemp("tamper") / "ws"
+    shutil.copytree(_sample_template, root)
+    old = os.environ.get("WORKBENCH_USER")
+    try:
+        os.environ["WORKBENCH_USER"] = "alice"
+        ws = Workspace.load(root)
+        register_run(ws, train(ws, seed=7), name="species")
+        register_run(ws, train(ws, seed=11), name="species")
+        request = request_promotion(ws, parse_ref("species:1"), "champion", "first model")
+        os.environ["WORKBENCH_USER"] = "bob"
+        approve_request(Workspace.load(root), request["id"])
+    finally:
+        os.environ["WORKBENCH_USER"] = old or "tester"
+    return root
+
+
+@pytest.fixture
+def ws(_champion_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Workspace:
+    root = tmp_path / "ws"
+    shutil.copytree(_champion_template, root)
+    monkeypatch.setenv("WORKBENCH_USER", "alice")
+    return Workspace.load(root)
+
+
+def _sql(path: Path, statement: str, args: tuple = ()) -> None:
+    con = sqlite3.connect(path)
+    try:
+        con.execute(statement, args)
+        con.commit()
+    finally:
+        con.close()
+
+
+def _verify(ws: Workspace) -> tuple[int, dict]:
+    out = run_cli("-w", str(ws.root), "audit", "verify", "--json")
+    return out.returncode, json.loads(out.stdout) if out.stdout.strip() else {}
+
+
+def _kinds(report: dict) -> set[str]:
+    return {f["kind"] for f in report.get("findings", [])}
+
+
+def _events(ws: Workspace) -> int:
+    con = sqlite3.connect(ws.audit_path)
+    try:
+        return con.execute("SELECT max(seq) FROM events").fetchone()[0]
+    finally:
+        con.close()
+
+
+def test_an_untouched_workspace_verifies(ws: Workspace) -> None:
+    code, report = _verify(ws)
+    assert code == 0 and report["ok"], report
+    assert report["checked"]["runs"] == 2 and report["checked"]["artifacts"] >= 4
+
+
+def test_a_runs_row_pointed_at_an_attackers_pickle_is_never_loaded(ws: Workspace, tmp_path: Path) -> None:
+    from workbench.registry.register import register_run
+
+    marker = tmp_path / "pwned"
+
+    class Payload:
+        def __reduce__(self):  # what unpickling would run
+            return (Path.touch, (marker,))
+
+    evil = ws.artifacts_dir / "evil.joblib"
+    evil.write_bytes(pickle.dumps(Payload()))
+    import hashlib
+
+    digest = hashlib.sha256(evil.read_bytes()).hexdigest()
+    con = sqlite3.connect(ws.audit_path)
+    run_id = con.execute("SELECT run_id FROM runs ORDER BY run_id LIMIT 1").fetchone()[0]
+    con.close()
+    _sql(ws.audit_path, "UPDATE runs SET artifact_path = ?, artifact_sha256 = ? WHERE run_id = ?",
+         ("artifacts/evil.joblib", digest, run_id))
+    before = _events(ws)
+    with pytest.raises(IntegrityError, match="disagrees with the audit log"):
+        register_run(ws, run_id, name="stolen")
+    assert not marker.exists() and _events(ws) == before
+    code, report = _verify(ws)
+    assert code == 1 and "runs" in _kinds(report)
+    assert any(run_id in f["key"] for f in report["findings"] if f["kind"] == "runs")
+
+
+def test_a_forged_succeeded_state_is_refused(ws: Workspace) -> None:
+    _sql(ws.audit_path, "INSERT INTO runs (run_id, name, state, artifact_path, artifact_sha256) "
+                        "VALUES ('20990101-000000-forged', 'x', 'succeeded', 'artifacts/a/model.joblib', 'ab')")
+    out = run_cli("-w", str(ws.root), "models", "register", "20990101-000000-forged", "--name", "forged")
+    assert out.returncode == 1 and "disagrees with the audit log" in out.stderr and "Traceback" not in out.stderr
+    code, report = _verify(ws)
+    assert code == 1 and any(f["key"] == "20990101-000000-forged" for f in report["findings"])
+
+
+def test_an_inserted_alias_row_does_not_move_the_champion(ws: Workspace) -> None:
+    from workbench.registry.refs import parse_ref, resolve_ref
+    from workbench.registry.store import RegistryStore
+
+    reg = ws.root / "registry.sqlite"
+    con = sqlite3.connect(reg)
+    seq, h = con.execute("SELECT event_seq, event_hash FROM alias_events ORDER BY seq DESC LIMIT 1").fetchone()
+    con.close()
+    # A copy of the last real alias row (its event is genuine), now saying v2 holds champion.
+    _sql(reg, "INSERT INTO alias_events (model, alias, version, previous_version, set_at, set_by, reason, "
+              "event_seq, event_hash) VALUES ('species', 'champion', 2, 1, '2999-01-01T00:00:00Z', 'bob', 'x', ?, ?)",
+         (seq, h))
+    with RegistryStore.open(ws) as store, pytest.raises(IntegrityError):
+        resolve_ref(store, parse_ref("species@champion"))
+    report = run_cli("-w", str(ws.root), "governance", "report")
+    assert report.returncode != 0
+    code, found = _verify(ws)
+    assert code == 1 and {"registry.alias_events", "registry.alias"} & _kinds(found)
+
+
+def test_an_alias_row_with_no_event_is_a_finding(ws: Workspace) -> None:
+    _sql(ws.root / "registry.sqlite", "INSERT INTO alias_events (model, alias, version, set_at, set_by, reason) "
+                                      "VALUES ('species', 'champion', 2, '2999-01-01T00:00:00Z', 'mallory', 'x')")
+    out = run_cli("-w", str(ws.root), "models", "predict", "species@champion", "--table", "penguins",
+                  "--into", "forged_predictions")
+    assert out.returncode == 1 and "audit" in out.stderr and "Traceback" not in out.stderr
+    tables = run_cli("-w", str(ws.root), "lake", "tables", "--json")
+    assert "forged_predictions" not in {t["name"] for t in json.loads(tables.stdout)}
+    code, report = _verify(ws)
+    assert code == 1 and "registry.alias_events" in _kinds(report)
+
+
+def test_a_forged_approval_is_a_finding(ws: Workspace) -> None:
+    reg = ws.root / "registry.sqlite"
+    _sql(reg, "INSERT INTO decisions (request_id, actor, decision, decided_at) VALUES (1, 'carol', 'approve', 'now')")
+    code, report = _verify(ws)
+    assert code == 1 and "registry.decisions" in _kinds(report)
+
+
+def test_an_edited_model_version_hash_is_refused(ws: Workspace) -> None:
+    from workbench.registry.store import RegistryStore
+
+    _sql(ws.root / "registry.sqlite", "DROP TRIGGER model_versions_no_update")  # even with the trigger gone
+    _sql(ws.root / "registry.sqlite", "UPDATE model_versions SET artifact_sha256 = ? WHERE version = 2", ("0" * 64,))
+    with RegistryStore.open(ws) as store, pytest.raises(IntegrityError, match="model_versions row species:2"):
+        store.get_version("species", 2)
+    code, report = _verify(ws)
+    assert code == 1 and "registry.model_versions" in _kinds(report)
+
+
+def test_changed_artifact_bytes_are_a_finding(ws: Workspace) -> None:
+    model = next(ws.artifacts_dir.glob("*/model.joblib"))
+    model.write_bytes(model.read_bytes() + b"\0")
+    code, report = _verify(ws)
+    assert code == 1 and "artifact" in _kinds(report)
+
+
+def test_deleted_search_index_rows_are_found_and_reindex_repairs(ws: Workspace) -> None:
+    con = sqlite3.connect(ws.audit_path)
+    rows = con.execute("SELECT seq, kind, subject, actor, run_id, outcome, params FROM events "
+                       "WHERE kind = 'model.approved'").fetchall()
+    for row in rows:  # FTS5's own delete command: hides the approval from `audit search`
+        con.execute("INSERT INTO events_fts(events_fts, rowid, kind, subject, actor, run_id, outcome, params) "
+                    "VALUES ('delete', ?, ?, ?, ?, ?, ?, ?)", row)
+    con.commit()
+    con.close()
+    hidden = run_cli("-w", str(ws.root), "audit", "search", "required", "--json")
+    assert json.loads(hidden.stdout) == []
+    code, report = _verify(ws)
+    assert code == 1 and "audit.search_index" in _kinds(report)
+    assert run_cli("-w", str(ws.root), "audit", "reindex").returncode == 0
+    found = run_cli("-w", str(ws.root), "audit", "search", "required", "--json")
+    assert len(json.loads(found.stdout)) == len(rows)
+    assert _verify(ws)[0] == 0
+
+
+def test_a_deleted_log_is_a_finding_and_no_command_makes_a_new_one(ws: Workspace) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(ws.audit_path) + suffix).unlink(missing_ok=True)
+    out = run_cli("-w", str(ws.root), "audit", "verify")
+    assert out.returncode == 1 and "missing" in out.stdout + out.stderr
+    assert not ws.audit_path.exists()
+    for args in (("governance", "report"), ("runs", "list"), ("lake", "sql", "--write",
+                 "CREATE TABLE t2 AS SELECT 1 AS x")):
+        out = run_cli("-w", str(ws.root), *args)
+        assert out.returncode != 0, args
+        assert not ws.audit_path.exists(), args
+
+
+def test_a_replaced_log_is_a_finding(ws: Workspace, tmp_path: Path) -> None:
+    from workbench.workspace.create import init_workspace
+
+    other = init_workspace(tmp_path / "other", name="other")
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(ws.audit_path) + suffix).unlink(missing_ok=True)
+    shutil.copy(other.audit_path, ws.audit_path)
+    code, report = _verify(ws)
+    assert code == 1 and "audit.log" in _kinds(report)
+
+
+# -- names and people as they are read ---------------------------------------------------------
+
+def test_self_approval_under_another_spelling_is_refused(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    for spelling in ("Alice", " ALICE ", "ａｌｉｃｅ"):  # the last is fullwidth: NFKC folds it
+        monkeypatch.setenv("WORKBENCH_USER", "alice")
+        out = run_cli("-w", str(ws.root), "models", "promote", "species:2", "--to", "champion", "--reason", "better")
+        assert out.returncode == 0 or "already open" in out.stderr, out.stderr
+        request = 2
+        monkeypatch.setenv("WORKBENCH_USER", spelling)
+        refused = run_cli("-w", str(ws.root), "models", "approve", str(request))
+        assert refused.returncode == 2 and "four-eyes" in refused.stderr, spelling
+
+
+def test_one_person_in_two_cases_is_one_approval(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    from workbench.registry.promotion import approve_request, request_promotion
+    from workbench.registry.refs import parse_ref
+    from workbench.registry.store import RegistryStore
+
+    with open(ws.settings_path, "a", encoding="utf-8") as fh:
+        fh.write("\n[governance]\nrequired_approvals = 2\n")
+    ws = Workspace.load(ws.root)
+    request = request_promotion(ws, parse_ref("species:2"), "champion", "better")
+    monkeypatch.setenv("WORKBENCH_USER", "bob")
+    approve_request(Workspace.load(ws.root), request["id"])
+    monkeypatch.setenv("WORKBENCH_USER", "BOB")
+    with pytest.raises(Exception, match="already decided"):
+        approve_request(Workspace.load(ws.root), request["id"])
+    with RegistryStore.open(ws) as store:
+        assert store.alias_at("species", "champion")["version"] == 1
+
+
+@pytest.mark.parametrize("alias", ["champion\n", "Champion", "CHAMPION"])
+def test_protected_alias_spoofs_are_refused(ws: Workspace, alias: str) -> None:
+    out = run_cli("-w", str(ws.root), "models", "alias", "species:2", alias, "--reason", "sneak")
+    assert out.returncode == 2, out.stderr
+    assert "protected" in out.stderr or "not a valid alias" in out.stderr
+
+
+@pytest.mark.parametrize("name", ["penguins\n", "ｐｅｎｇｕｉｎｓ"])
+def test_table_names_that_read_like_another_are_refused(ws: Workspace, name: str, tmp_path: Path) -> None:
+    from workbench.errors import LakeError
+    from workbench.lake.names import check_table_name
+
+    with pytest.raises(LakeError):
+        check_table_name(name)

@@ -1,0 +1,1 @@
+"""Whole-workspace integrity: everything governance relies on, checked against the audit chain."""
