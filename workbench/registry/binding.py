@@ -70,7 +70,6 @@ def _same(row_value: Any, event_value: Any, secrets: Any) -> bool:
 
 def row_problem(log: AuditLog, table: str, row: Mapping[str, Any]) -> str | None:
     """Why `row` of `table` is not what its bound event says, or None when they agree."""
-    binding = BINDINGS[table]
     seq, bound_hash = row.get("event_seq"), row.get("event_hash")
     if seq is None:
         return "no audit event is bound to it"
