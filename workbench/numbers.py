@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from typing import Any, Callable
 
 from workbench.errors import BadInputError
 
@@ -30,8 +30,10 @@ def whole_number(value: Any, key: str, low: int, high: int, *, what: str = "a wh
 def real_number(value: Any, key: str, low: float, high: float, *, low_open: bool = False, high_open: bool = False,
                 what: str = "a number", error: type[BadInputError] = BadInputError, where: str = "") -> float:
     """`value` as a float if it is a finite number (not a bool) within `low`…`high` (each end open or closed)."""
-    ok = (not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
-          and (low < value if low_open else low <= value) and (value < high if high_open else value <= high))
+    # The range first: a huge int compares exactly but would overflow math.isfinite; NaN fails every comparison.
+    ok = (not isinstance(value, bool) and isinstance(value, (int, float))
+          and (low < value if low_open else low <= value) and (value < high if high_open else value <= high)
+          and math.isfinite(value))
     if not ok:
         if low_open or high_open:
             bounds = (f"{'greater than' if low_open else 'at least'} {_num(low)} "
@@ -49,21 +51,12 @@ def finite_number(value: Any, key: str, *, error: type[BadInputError] = BadInput
     return real_number(value, key, -MAX_INTEGER, MAX_INTEGER, what="a finite number", error=error, where=where)
 
 
-def parse_whole(text: Any) -> Any:
-    """What a user typed on the command line as an int, or unchanged (so the check refuses it)."""
+def parsed(text: Any, convert: Callable[[str], Any]) -> Any:
+    """What a user typed on the command line as `convert` (int or float) reads it, or unchanged (so the
+    check refuses it, naming what was typed)."""
     if isinstance(text, str):
         try:
-            return int(text.strip())
-        except ValueError:
-            return text
-    return text
-
-
-def parse_real(text: Any) -> Any:
-    """What a user typed on the command line as a float, or unchanged (so the check refuses it)."""
-    if isinstance(text, str):
-        try:
-            return float(text.strip())
+            return convert(text.strip())
         except ValueError:
             return text
     return text

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from workbench.numbers import MAX_INTEGER, MAX_SECONDS, parse_real, parse_whole, real_number, whole_number
+from workbench.numbers import MAX_INTEGER, MAX_SECONDS, parsed, real_number, whole_number
 
 
 class Number(click.ParamType):
@@ -22,8 +22,8 @@ class Number(click.ParamType):
         # A WorkbenchError, not click's usage error: one line on stderr, exit 2 (cli.main maps it).
         key = _flag(param)
         if self.whole:
-            return whole_number(parse_whole(value), key, int(self.low), int(self.high), what=self.what)
-        return real_number(parse_real(value), key, self.low, self.high, what=self.what)
+            return whole_number(parsed(value, int), key, int(self.low), int(self.high), what=self.what)
+        return real_number(parsed(value, float), key, self.low, self.high, what=self.what)
 
 
 def whole(low: int, high: int = MAX_INTEGER) -> Number:
