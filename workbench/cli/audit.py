@@ -9,6 +9,7 @@ import click
 
 from workbench.cli.context import CliState, pass_state
 from workbench.cli.output import echo_json
+from workbench.cli.numbers import whole
 from workbench.errors import BadInputError, ExitCode
 
 
@@ -138,7 +139,7 @@ def _print_events(events, as_json: bool) -> None:
 @click.option("--since", help="From this ISO date/time (UTC).")
 @click.option("--until", help="Before this ISO date/time (a bare date includes that day).")
 @click.option("--run", "run_id", help="Only events of this run (id or prefix).")
-@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 100_000))
+@click.option("--limit", default=50, show_default=True, type=whole(1, 100_000))
 @click.option("--rank", is_flag=True, help="Order by relevance (bm25) instead of newest first.")
 @click.option("--archives", is_flag=True, help="Also search the archive files (`workbench audit archive`).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
@@ -164,7 +165,7 @@ def search(state: CliState, query: str | None, actor: str | None, kind: str | No
 
 
 @audit.command()
-@click.option("-n", "count", default=20, show_default=True, type=click.IntRange(1), help="Events to show.")
+@click.option("-n", "count", default=20, show_default=True, type=whole(1), help="Events to show.")
 @click.option("--follow", "-f", is_flag=True, help="Keep printing new events as they are appended (Ctrl-C to stop).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @pass_state
@@ -212,7 +213,7 @@ def export(state: CliState, out: Path, fmt: str, since: str | None, until: str |
 
 @audit.command()
 @click.option("--before", help="Archive events older than this ISO date/time (UTC).")
-@click.option("--keep", type=click.IntRange(1), help="Archive all but the newest KEEP events.")
+@click.option("--keep", type=whole(1), help="Archive all but the newest KEEP events.")
 @pass_state
 def archive(state: CliState, before: str | None, keep: int | None) -> None:
     """Move old events into a read-only archive file under audit-archive/; the chain stays verifiable."""

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from workbench.cli.context import CliState, pass_state
+from workbench.cli.numbers import whole
 from workbench.cli.output import echo_json, echo_table
 
 
@@ -47,9 +48,9 @@ def _size(size: int | None) -> str:
 
 @lake.command()
 @click.argument("table")
-@click.option("--limit", "-n", default=20, show_default=True, type=click.IntRange(0, 10_000), help="Rows to show.")
-@click.option("--offset", default=0, type=click.IntRange(0), help="Rows to skip.")
-@click.option("--version", "version", type=click.IntRange(1), help="Read an older version of the table (or TABLE@N).")
+@click.option("--limit", "-n", default=20, show_default=True, type=whole(0, 10_000), help="Rows to show.")
+@click.option("--offset", default=0, type=whole(0), help="Rows to skip.")
+@click.option("--version", "version", type=whole(1), help="Read an older version of the table (or TABLE@N).")
 @click.option("--sort", help="Sort by this column.")
 @click.option("--desc", is_flag=True, help="Sort descending.")
 @click.option("--where", help="Only rows matching this SQL condition, e.g. \"dep_delay > 60\".")
@@ -178,8 +179,8 @@ def profile(state: CliState, table: str, target: str | None, positive: str | Non
 @click.option("--file", "-f", "sql_file", type=click.Path(path_type=Path, dir_okay=False, exists=True),
               help="Read the statement from a file.")
 @click.option("--write", "allow_write", is_flag=True, help="Allow CREATE [OR REPLACE] TABLE … AS SELECT (a new, audited version).")
-@click.option("--limit", "-n", default=50, show_default=True, type=click.IntRange(0, 10_000), help="Rows to show.")
-@click.option("--offset", default=0, type=click.IntRange(0), help="Rows to skip.")
+@click.option("--limit", "-n", default=50, show_default=True, type=whole(0, 10_000), help="Rows to show.")
+@click.option("--offset", default=0, type=whole(0), help="Rows to skip.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @pass_state
 def sql(state: CliState, statement: str | None, sql_file: Path | None, allow_write: bool, limit: int, offset: int,
@@ -302,7 +303,7 @@ def export(state: CliState, source: str, path: Path, fmt: str | None, query: boo
 
 @lake.command()
 @click.argument("table")
-@click.option("--keep", default=1, show_default=True, type=click.IntRange(1), help="Newest versions to keep.")
+@click.option("--keep", default=1, show_default=True, type=whole(1), help="Newest versions to keep.")
 @click.option("--dry-run", is_flag=True, help="Say what would be pruned; change nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @pass_state

@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from workbench.cli.context import CliState, pass_state
+from workbench.cli.numbers import whole
 from workbench.cli.output import echo_json, echo_table
 
 
@@ -226,7 +227,7 @@ def requests(state: CliState, name: str | None, show_all: bool, as_json: bool) -
 
 
 @models.command("request")
-@click.argument("request_id", type=int, metavar="ID")
+@click.argument("request_id", type=whole(1), metavar="ID")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @pass_state
 def request(state: CliState, request_id: int, as_json: bool) -> None:
@@ -260,7 +261,7 @@ def _decided(request: dict[str, Any]) -> str:
 
 
 @models.command("approve")
-@click.argument("request_id", type=int, metavar="ID")
+@click.argument("request_id", type=whole(1), metavar="ID")
 @click.option("--reason", help="Optional note recorded with the approval.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @pass_state
@@ -278,7 +279,7 @@ def approve(state: CliState, request_id: int, reason: str | None, as_json: bool)
 
 
 @models.command("reject")
-@click.argument("request_id", type=int, metavar="ID")
+@click.argument("request_id", type=whole(1), metavar="ID")
 @click.option("--reason", required=True, help="Why (required).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @pass_state
@@ -294,7 +295,7 @@ def reject(state: CliState, request_id: int, reason: str, as_json: bool) -> None
 
 
 @models.command("withdraw")
-@click.argument("request_id", type=int, metavar="ID")
+@click.argument("request_id", type=whole(1), metavar="ID")
 @click.option("--reason", help="Optional note.")
 @pass_state
 def withdraw(state: CliState, request_id: int, reason: str | None) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from workbench.cli.context import CliState, pass_state
+from workbench.cli.numbers import Number, seconds, whole
 from workbench.cli.output import echo_json, echo_table
 from workbench.errors import BadInputError, ExitCode, RunFailedError
 
@@ -29,7 +30,7 @@ def _decode(run: dict[str, Any]) -> dict[str, Any]:
 
 
 @runs.command("list")
-@click.option("--limit", default=50, show_default=True, type=click.IntRange(1))
+@click.option("--limit", default=50, show_default=True, type=whole(1))
 @click.option("--state", "states", multiple=True, help="Only runs in this state (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @pass_state
@@ -95,7 +96,7 @@ def show_run(state: CliState, run_id: str, as_json: bool) -> None:
 
 @runs.command("watch")
 @click.argument("run_id")
-@click.option("--timeout", type=click.FloatRange(0), help="Give up after this many seconds.")
+@click.option("--timeout", type=seconds(), help="Give up after this many seconds.")
 @pass_state
 def watch_run(state: CliState, run_id: str, timeout: float | None) -> None:
     """Follow a run's progress until it ends; exits 0 if it succeeded, 1 if it failed, 130 if stopped."""
@@ -126,7 +127,7 @@ def _exit_for(run: dict[str, Any]) -> None:
 
 @runs.command("cancel")
 @click.argument("run_id")
-@click.option("--grace", default=10.0, show_default=True, type=click.FloatRange(0),
+@click.option("--grace", default=10.0, show_default=True, type=seconds(3600),
               help="Seconds to wait for the worker to stop before killing it.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @pass_state
@@ -143,7 +144,7 @@ def cancel(state: CliState, run_id: str, grace: float, as_json: bool) -> None:
 
 @runs.command("reproduce")
 @click.argument("run_id")
-@click.option("--tolerance", default=1e-9, show_default=True, type=click.FloatRange(0),
+@click.option("--tolerance", default=1e-9, show_default=True, type=Number(0, 1),
               help="Largest relative metric difference still counted as a match.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines on stderr.")

@@ -8,11 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from workbench.errors import SpecError
+from workbench.numbers import MAX_INTEGER, MAX_SECONDS, SEED_MAX, finite_number, real_number, whole_number
 
 TASKS = ("auto", "binary", "multiclass", "regression")
 METRICS = ("auto", "accuracy", "f1", "log_loss", "roc_auc", "rmse", "mae", "r2")
 # Built-in model families, cheapest first; a spec that names none searches all of them.
 CANDIDATES = ("linear", "random_forest", "extra_trees", "hist_gradient_boosting", "lightgbm")
+MAX_TRIALS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,8 @@ def load_spec(path: Path, default_holdout: float = 0.2, default_backend: str = "
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(f"{path} is not valid TOML: {exc}.") from exc
+    except ValueError as exc:  # e.g. an integer of more than 4300 digits
+        raise SpecError(f"{path} is not valid TOML: {exc}.") from exc
     except UnicodeDecodeError as exc:
         raise SpecError(f"{path} is not UTF-8 text.") from exc
     return parse_spec(raw, name_hint=path.stem, source=str(path), default_holdout=default_holdout,
@@ -101,8 +105,8 @@ def parse_spec(
     if ("table" in data_raw) == ("query" in data_raw):
         raise SpecError(f"{where}: [data] needs exactly one of `table` or `query`.")
     version = data_raw.get("version")
-    if version is not None and (not isinstance(version, int) or version < 1):
-        raise SpecError(f"{where}: [data] version must be a positive integer.")
+    if version is not None:
+        version = whole_number(version, "[data] version", 1, MAX_INTEGER, error=SpecError, where=where)
     if version is not None and "query" in data_raw:
         raise SpecError(f"{where}: [data] version goes with `table`, not `query`.")
     data = DataSource(table=_str(data_raw.get("table"), "data.table", where), version=version,
@@ -116,23 +120,19 @@ def parse_spec(
     metric = raw.get("metric", "auto")
     if metric not in METRICS:
         raise SpecError(f"{where}: metric {metric!r} is not one of {', '.join(METRICS)}.")
-    holdout = raw.get("holdout", default_holdout)
-    if not isinstance(holdout, (int, float)) or not 0 < holdout < 1:
-        raise SpecError(f"{where}: holdout must be a fraction between 0 and 1.")
-    cv_folds = raw.get("cv_folds", 5)
-    if not isinstance(cv_folds, int) or isinstance(cv_folds, bool) or not 2 <= cv_folds <= 20:
-        raise SpecError(f"{where}: cv_folds must be an integer from 2 to 20.")
+    holdout = real_number(raw.get("holdout", default_holdout), "holdout", 0, 1, low_open=True, high_open=True,
+                          what="a fraction", error=SpecError, where=where)
+    cv_folds = whole_number(raw.get("cv_folds", 5), "cv_folds", 2, 20, error=SpecError, where=where)
     max_trials = raw.get("max_trials")
-    if max_trials is not None and (not isinstance(max_trials, int) or isinstance(max_trials, bool) or max_trials < 1):
-        raise SpecError(f"{where}: max_trials must be a positive integer.")
+    if max_trials is not None:
+        max_trials = whole_number(max_trials, "max_trials", 1, MAX_TRIALS, error=SpecError, where=where)
     keep_leaky = raw.get("keep_leaky_columns", False)
     if isinstance(keep_leaky, list) and all(isinstance(c, str) for c in keep_leaky):
         keep_leaky = tuple(keep_leaky)
     elif not isinstance(keep_leaky, bool):
         raise SpecError(f"{where}: keep_leaky_columns must be true, false or a list of column names.")
-    budget = raw.get("time_budget_s", 300.0)
-    if not isinstance(budget, (int, float)) or budget <= 0:
-        raise SpecError(f"{where}: time_budget_s must be a positive number of seconds.")
+    budget = real_number(raw.get("time_budget_s", 300.0), "time_budget_s", 0, MAX_SECONDS, low_open=True,
+                         what="a number of seconds", error=SpecError, where=where)
     exclude = raw.get("exclude_columns", [])
     if not isinstance(exclude, list) or not all(isinstance(c, str) for c in exclude):
         raise SpecError(f"{where}: exclude_columns must be a list of column names.")
@@ -148,9 +148,10 @@ def parse_spec(
     if not isinstance(backend_options, dict) or not all(
             isinstance(v, (str, int, float, bool)) for v in backend_options.values()):
         raise SpecError(f"{where}: backend_options must be a table of option = value (strings, numbers, booleans).")
-    seed = raw.get("seed", 42)
-    if not isinstance(seed, int):
-        raise SpecError(f"{where}: seed must be an integer.")
+    for key, value in backend_options.items():
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            finite_number(value, f"backend_options.{key}", error=SpecError, where=where)
+    seed = whole_number(raw.get("seed", 42), "seed", 0, SEED_MAX, error=SpecError, where=where)
     return RunSpec(
         name=str(raw.get("name", name_hint)),
         description=str(raw.get("description", "")),
@@ -158,9 +159,9 @@ def parse_spec(
         target=target,
         task=task,
         metric=metric,
-        holdout=float(holdout),
+        holdout=holdout,
         cv_folds=cv_folds,
-        time_budget_s=float(budget),
+        time_budget_s=budget,
         exclude_columns=tuple(exclude),
         candidates=tuple(candidates),
         seed=seed,

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from workbench.errors import WorkspaceError
+from workbench.numbers import MAX_DAYS, real_number, whole_number
 from workbench.workspace import Workspace
 
 _GOVERNANCE_KEYS = {
@@ -29,6 +30,7 @@ _GOVERNANCE_KEYS = {
     "max_days_since_evaluation", "stale_data_grace_days", "require_audit_verified",
 }
 _REGISTRY_KEYS = {"psi_threshold", "missing_rate_threshold"}
+MAX_APPROVALS = 1000
 
 
 @dataclass(frozen=True)
@@ -66,15 +68,13 @@ def load_policy(workspace: Workspace) -> Policy:
             raise WorkspaceError(f"{where}: [governance] {key} must be a list of names.")
         return tuple(v.strip() for v in value)
 
-    def number(section: dict[str, Any], name: str, key: str, default: float, minimum: float = 0) -> float:
-        value = section.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < minimum:
-            raise WorkspaceError(f"{where}: [{name}] {key} must be a number of at least {minimum:g}.")
-        return float(value)
+    def number(section: dict[str, Any], name: str, key: str, default: float, maximum: float = MAX_DAYS,
+               what: str = "a number of days") -> float:
+        return real_number(section.get(key, default), f"[{name}] {key}", 0, maximum, what=what,
+                           error=WorkspaceError, where=str(where))
 
-    approvals = gov.get("required_approvals", d.required_approvals)
-    if isinstance(approvals, bool) or not isinstance(approvals, int) or approvals < 1:
-        raise WorkspaceError(f"{where}: [governance] required_approvals must be a whole number of at least 1.")
+    approvals = whole_number(gov.get("required_approvals", d.required_approvals), "[governance] required_approvals",
+                             1, MAX_APPROVALS, error=WorkspaceError, where=str(where))
     verified = gov.get("require_audit_verified", d.require_audit_verified)
     if not isinstance(verified, bool):
         raise WorkspaceError(f"{where}: [governance] require_audit_verified must be true or false.")
@@ -89,8 +89,9 @@ def load_policy(workspace: Workspace) -> Policy:
         max_days_since_evaluation=number(gov, "governance", "max_days_since_evaluation", d.max_days_since_evaluation),
         stale_data_grace_days=number(gov, "governance", "stale_data_grace_days", d.stale_data_grace_days),
         require_audit_verified=verified,
-        psi_threshold=number(reg, "registry", "psi_threshold", d.psi_threshold),
-        missing_rate_threshold=number(reg, "registry", "missing_rate_threshold", d.missing_rate_threshold),
+        psi_threshold=number(reg, "registry", "psi_threshold", d.psi_threshold, 100, "a number"),
+        missing_rate_threshold=number(reg, "registry", "missing_rate_threshold", d.missing_rate_threshold, 1,
+                                      "a fraction"),
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 from workbench.errors import WorkbenchError
 from workbench.hashing import sha256_file
@@ -44,27 +44,41 @@ def save_model(estimator: Any, path: Path) -> str:
     return _write_atomically(path, lambda tmp: joblib.dump(estimator, tmp, compress=3))
 
 
-def save_json(value: Any, path: Path) -> str:
-    """Write `value` as JSON atomically; returns the file's SHA-256."""
+def save_json(value: Any, path: Path, secrets: Iterable[str] | None = None) -> str:
+    """Write `value` as JSON atomically, with secrets masked as in the audit log; returns the file's SHA-256.
+
+    Run files are uploaded with the run (S3) and read by anyone with the workspace, so every string in them
+    (spec, SQL, error text, names) goes through `audit.redact.redact_text`; `secrets` defaults to the values
+    of the environment's secret-looking variables.
+    """
     import json
+
+    from workbench.audit.redact import secret_env_values
+
+    found = secret_env_values() if secrets is None else tuple(secrets)
+    clean = _clean(value, found)
 
     def write(tmp: str) -> None:
         with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(_finite(value), fh, indent=1, default=str, allow_nan=False)
+            json.dump(clean, fh, indent=1, default=lambda v: _clean(str(v), found), allow_nan=False)
 
     return _write_atomically(path, write)
 
 
-def _finite(value: Any) -> Any:
-    """NaN and infinities become null: strict JSON that every reader accepts."""
+def _clean(value: Any, secrets: tuple[str, ...]) -> Any:
+    """Strings redacted (keys too); NaN and infinities become null: strict JSON that every reader accepts."""
     import math
 
+    from workbench.audit.redact import redact_text
+
+    if isinstance(value, str):
+        return redact_text(value, secrets)
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
+        return {_clean(k, secrets): _clean(v, secrets) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
+        return [_clean(v, secrets) for v in value]
     return value
 
 

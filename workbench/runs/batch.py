@@ -155,6 +155,7 @@ def run_spec(
             trained = run_automl(data.frame, spec, progress=report, started_at=clock, backend=backend)
         best = trained.best
         report("save", {"model": trained.best_model})
+        from workbench.audit.redact import redact
         from workbench.runs.artifacts import save_frame, save_json
 
         # The held-out rows are frozen with the run: the registry compares models on exactly these rows.
@@ -169,9 +170,10 @@ def run_spec(
         diagnostics_path = run_dir / "diagnostics.json"
         save_json(trained.diagnostics, diagnostics_path)
         manifest_path = run_dir / "model.json"
+        # The JSON files mask secrets (save_json); the spec also as the log records it (secret-looking keys too).
         save_json({"artifact": model_path.name, "sha256": digest, "model": trained.best_model, "params": best["params"],
                    "task": trained.task.task, "metric": trained.task.metric, "target": spec.target,
-                   "features": trained.features.raw_columns, "libraries": libraries, "spec": spec.as_dict(),
+                   "features": trained.features.raw_columns, "libraries": libraries, "spec": redact(spec.as_dict()),
                    "holdout_scores": trained.holdout_scores, "cv": {k: v for k, v in best.items() if k != "params"}},
                   manifest_path)
         result = BatchResult(

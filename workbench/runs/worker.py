@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,5 +42,32 @@ def _log_line(stage: str, info: dict) -> None:
     print(f"{time.strftime('%H:%M:%S')} [{stage}] {detail}", file=sys.stderr, flush=True)
 
 
+class _RedactedStream:
+    """A text stream that masks secrets (as the audit log does) in everything written to it."""
+
+    def __init__(self, stream: Any, secrets: tuple[str, ...]) -> None:
+        self._stream, self._secrets = stream, secrets
+
+    def write(self, text: str) -> int:
+        from workbench.audit.redact import redact_text
+
+        self._stream.write(redact_text(text, self._secrets))
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def _redact_output() -> None:
+    """The worker's stdout and stderr are the run's log file (`.workbench/runs/RUN.log`): progress lines
+    name the query, errors quote SQL and tracebacks show values, so secrets are masked before they land there."""
+    from workbench.audit.redact import secret_env_values
+
+    secrets = secret_env_values()
+    sys.stdout = _RedactedStream(sys.stdout, secrets)  # type: ignore[assignment]
+    sys.stderr = _RedactedStream(sys.stderr, secrets)  # type: ignore[assignment]
+
+
 if __name__ == "__main__":
+    _redact_output()
     sys.exit(main())

@@ -8,8 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from workbench.errors import WorkspaceError
+from workbench.numbers import real_number, whole_number
 
 SETTINGS_FILE = "workbench.toml"
+MAX_CONCURRENT_RUNS = 1024
 
 # Written by `workbench init`; every key is optional and the comments are the reference documentation.
 SETTINGS_TEMPLATE = """\
@@ -86,7 +88,7 @@ class Settings:
     def load(cls, path: Path) -> "Settings":
         try:
             raw = tomllib.loads(path.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
+        except (tomllib.TOMLDecodeError, ValueError) as exc:  # ValueError: e.g. an integer of 4300+ digits
             raise WorkspaceError(f"{path} is not valid TOML: {exc}.") from exc
         except OSError as exc:
             raise WorkspaceError(f"Cannot read {path}: {exc.strerror}.") from exc
@@ -101,19 +103,18 @@ class Settings:
             if unknown:
                 raise WorkspaceError(f"{path}: unknown key {sorted(unknown)[0]!r} in [{section}].")
         ws, lake, runs = raw.get("workspace", {}), raw.get("lake", {}), raw.get("runs", {})
-        holdout = runs.get("default_holdout", cls.default_holdout)
-        if not isinstance(holdout, (int, float)) or not 0 < holdout < 1:
-            raise WorkspaceError(f"{path}: [runs] default_holdout must be a number between 0 and 1.")
-        max_concurrent = runs.get("max_concurrent", cls.max_concurrent)
-        if isinstance(max_concurrent, bool) or not isinstance(max_concurrent, int) or max_concurrent < 0:
-            raise WorkspaceError(f"{path}: [runs] max_concurrent must be a whole number, 0 or more (0 = no limit).")
+        holdout = real_number(runs.get("default_holdout", cls.default_holdout), "[runs] default_holdout", 0, 1,
+                              low_open=True, high_open=True, what="a fraction", error=WorkspaceError, where=str(path))
+        max_concurrent = whole_number(runs.get("max_concurrent", cls.max_concurrent), "[runs] max_concurrent", 0,
+                                      MAX_CONCURRENT_RUNS, what="a whole number (0 = no limit)",
+                                      error=WorkspaceError, where=str(path))
         return cls(
             name=str(ws.get("name", path.parent.name)),
             user=ws.get("user"),
             lake_catalog=str(lake.get("catalog", cls.lake_catalog)),
             lake_data_path=str(lake.get("data_path", cls.lake_data_path)),
             default_backend=str(runs.get("default_backend", cls.default_backend)),
-            default_holdout=float(holdout),
+            default_holdout=holdout,
             max_concurrent=max_concurrent,
             extra=extra,
         )
