@@ -144,7 +144,7 @@ async def test_audit_tab_checks_the_chain_when_opened_and_shows_where_it_broke(e
     from workbench.audit import AuditLog
 
     with AuditLog(empty_workspace.audit_path, empty_workspace.root) as log:
-        log.record_many([{"kind": "lake.ingest", "actor": "alice", "subject": f"t{i}"} for i in range(5)])
+        log.record_many([{"kind": "note.added", "actor": "alice", "subject": f"t{i}"} for i in range(5)])
         edited = log.head()[0] - 2
     app = WorkbenchApp(empty_workspace)
     async with app.run_test(size=(150, 40)) as pilot:

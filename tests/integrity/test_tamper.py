@@ -273,3 +273,24 @@ def test_table_names_that_read_like_another_are_refused(ws: Workspace, name: str
 
     with pytest.raises(LakeError):
         check_table_name(name)
+
+
+async def test_the_audit_tab_says_a_forged_alias_row_does_not_verify(ws: Workspace) -> None:
+    from textual.widgets import Static
+
+    from tui_support import settle
+    from workbench.tui.app import WorkbenchApp
+
+    app = WorkbenchApp(ws)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("3")
+        await settle(app, pilot)
+        status = app.query_one("#chain-status", Static)
+        assert "workspace verified" in str(status.render())
+        _sql(ws.root / "registry.sqlite", "INSERT INTO alias_events (model, alias, version, set_at, set_by, reason) "
+                                          "VALUES ('species', 'champion', 2, '2999-01-01T00:00:00Z', 'mallory', 'x')")
+        await pilot.press("v")
+        await settle(app, pilot)
+        text = str(status.render())
+        assert "workspace does not verify" in text and "alias_events" in text

@@ -40,9 +40,10 @@ class AuditPane(Widget):
             self.events, self.total, self.cursor, self.error = events, total, cursor, error
 
     class Verified(Message):
-        def __init__(self, ok: bool | None, summary: str) -> None:
+        def __init__(self, ok: bool | None, summary: str, chain_ok: bool | None = None) -> None:
             super().__init__()
             self.ok, self.summary = ok, summary  # ok None: the check itself could not run
+            self.chain_ok = ok if chain_ok is None else chain_ok
 
     class Detail(Message):
         def __init__(self, text: str) -> None:
@@ -164,14 +165,14 @@ class AuditPane(Widget):
 
     @work(thread=True, exclusive=True, group="audit-verify")
     def verify_chain(self) -> None:
-        from workbench.audit.background import verify_in_child
+        from workbench.integrity.background import verify_workspace_in_child
 
-        try:
-            result = verify_in_child(self.workspace.audit_path, self.workspace.root)
+        try:  # the whole workspace, as `workbench audit verify` checks it, not only the chain
+            result = verify_workspace_in_child(self.workspace.root)
         except Exception as exc:  # the check itself could not run: say so, never claim the chain is fine
             self.post_message(self.Verified(None, str(exc)))
             return
-        self.post_message(self.Verified(result["ok"], result["summary"]))
+        self.post_message(self.Verified(result["ok"], result["summary"], result["chain_ok"]))
 
     @on(Verified)
     def _show_verified(self, message: Verified) -> None:
@@ -179,8 +180,10 @@ class AuditPane(Widget):
         if message.ok is None:
             status.update(f"[b yellow]? audit chain not checked:[/] {escape(message.summary)} — v to try again")
         else:
-            status.update(f"[green]✔ audit chain intact[/] — {escape(message.summary)}" if message.ok
-                          else f"[b red]✘ audit chain broken:[/] {escape(message.summary)}")
+            status.update(f"[green]✔ audit chain intact, workspace verified[/] — {escape(message.summary)}"
+                          if message.ok else
+                          f"[b red]✘ audit chain broken:[/] {escape(message.summary)}" if not message.chain_ok else
+                          f"[b red]✘ workspace does not verify:[/] {escape(message.summary)}")
 
     @on(PageLoaded)
     def _show_page(self, message: PageLoaded) -> None:
