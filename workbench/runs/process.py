@@ -4,6 +4,7 @@ for ours and a zombie counts as gone."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 
@@ -49,3 +50,37 @@ def process_alive(pid: int | None, token: str | None) -> bool:
     if token is None:
         return True
     return process_start_token(pid) == token
+
+
+def session_members(sid: int) -> list[int]:
+    """Live processes (zombies excluded) of session `sid`, read from /proc (Linux; empty elsewhere)."""
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return []
+    members = []
+    for entry in entries:
+        if entry.isdigit():
+            stat = _proc_stat(int(entry))
+            if stat is not None and stat[3] == str(sid) and stat[0] not in ("Z", "X"):
+                members.append(int(entry))
+    return sorted(members)
+
+
+def kill_leftovers(pid: int) -> list[int]:
+    """SIGKILL every process a dead detached worker `pid` left behind (its forkserver, pool workers and
+    their children); returns the pids signalled.
+
+    A detached worker leads its own session, and Linux does not reuse a pid while a session of that id
+    exists, so every process whose session id is `pid` is that run's. Nothing is done while any process
+    with that pid still runs (the worker itself, or another process that took the pid)."""
+    if process_alive(pid, None):
+        return []
+    signalled = []
+    for member in session_members(pid):
+        try:
+            os.kill(member, signal.SIGKILL)
+            signalled.append(member)
+        except (ProcessLookupError, PermissionError):
+            pass
+    return signalled
