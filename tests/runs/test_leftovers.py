@@ -78,8 +78,15 @@ def test_ctrl_c_in_the_foreground_prints_one_line(sample_workspace: Workspace) -
     run_id = runs[0]["run_id"]
     _wait(sample_workspace, run_id, _training)  # it has reported its first trial
     os.killpg(proc.pid, signal.SIGINT)
+    time.sleep(0.3)
+    try:
+        os.killpg(proc.pid, signal.SIGINT)  # an impatient second press must not cut the cleanup short
+    except ProcessLookupError:
+        pass  # it was quicker
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
     assert err.rstrip().splitlines()[-1] == "Interrupted."
     assert _until(lambda: not _children(proc.pid)), _children(proc.pid)
+    with AuditLog(sample_workspace.audit_path, sample_workspace.root) as log:
+        assert log.get_run(run_id)["state"] == "interrupted"
