@@ -97,8 +97,10 @@ half = dup_option_plugin:HalfStorage
 FAKE_MODULES = ("broken_import_plugin", "dup_option_plugin", "exit_import_plugin", "probe_fault_plugin")
 
 
-def install_fake_plugins(root: Path) -> Path:
-    """Write the fake packages under `root` and return the folder to put on sys.path."""
+def install_fake_plugins(root: Path, *, hanging: bool = False) -> Path:
+    """Write the fake packages under `root` and return the folder to put on sys.path. With `hanging`,
+    also a plugin whose import never finishes (for subprocesses only: an abandoned import keeps its
+    module locked in the process that tried it)."""
     site = root / "fake-site"
     site.mkdir(parents=True, exist_ok=True)
     for name, text in _MODULES.items():
@@ -113,6 +115,12 @@ def install_fake_plugins(root: Path) -> Path:
                                     "Requires-Dist: definitely-not-installed-xyz>=1\n"
                                     "Requires-Dist: pytest; extra == 'test'\n")
     (needy / "entry_points.txt").write_text("[workbench.compute]\nneedy = dup_option_plugin:Fine\n")
+    if hanging:
+        (site / "hanging_import_plugin.py").write_text("import time\ntime.sleep(3600)\n")
+        hangs = site / "workbench_hanging_plugin-0.0.3.dist-info"
+        hangs.mkdir(exist_ok=True)
+        (hangs / "METADATA").write_text("Metadata-Version: 2.1\nName: workbench-hanging-plugin\nVersion: 0.0.3\n")
+        (hangs / "entry_points.txt").write_text("[workbench.compute]\nhangs = hanging_import_plugin:Backend\n")
     return site
 
 

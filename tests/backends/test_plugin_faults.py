@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from tui_support import settle
 
-from fake_plugin_packages import FAKE_MODULES, fake_env, fake_site  # noqa: F401  (fake_site is a fixture)
+from fake_plugin_packages import FAKE_MODULES, fake_env, fake_site, install_fake_plugins  # noqa: F401  (fake_site is a fixture)
 from workbench.audit import AuditLog
 from workbench.backends.discovery import list_plugins
 from workbench.errors import ExitCode
@@ -83,6 +83,23 @@ def test_a_check_that_never_answers_is_bounded_and_recorded(fake_site: Path, cli
     assert "The compute back-end 'never-answers' did not answer within 1 s" in out.stderr
     [failed] = _failed(ws)
     assert failed["subject"] == "never-answers" and "did not answer within 1 s" in failed["error"]
+
+
+def test_an_import_that_never_finishes_is_given_up_on(cli, sample_workspace: Workspace, tmp_path: Path) -> None:
+    env = {**fake_env(install_fake_plugins(tmp_path, hanging=True)), "WORKBENCH_BACKEND_TIMEOUT_S": "1"}
+    listed = cli("plugins", "list", "--check", "--json", env=env)
+    assert listed.returncode == 0, listed.stderr
+    rows = {(r["kind"], r["name"]): r for r in json.loads(listed.stdout)}
+    assert rows[("compute", "hangs")]["status"] == "broken" and "did not answer within 1 s" in rows[("compute", "hangs")]["error"]
+    assert rows[("compute", "local")]["status"] == "ok"
+
+    ws = _with_timeout(sample_workspace, 1.5)  # workbench.toml wins over the environment
+    spec = tmp_path / "spec.toml"
+    spec.write_text(SMALL)
+    ran = cli("-w", str(ws.root), "batch", "--backend", "hangs", str(spec), env=env)
+    assert ran.returncode == ExitCode.BACKEND_UNAVAILABLE and _one_line(ran.stderr), ran.stderr
+    assert "The compute back-end 'hangs' did not answer within 1.5 s" in ran.stderr
+    assert [f["subject"] for f in _failed(ws)] == ["hangs"]
 
 
 def test_a_bad_timeout_setting_is_bad_input(cli, empty_workspace: Workspace) -> None:

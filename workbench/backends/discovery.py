@@ -140,7 +140,7 @@ def list_plugins(group: str | None = None, *, check: bool = False, timeout_s: fl
                 info = PluginInfo(**{**info.as_dict(), "status": "broken", "error": problem})
             elif check:
                 try:
-                    _load(g, ep, timeout_s)
+                    _load(g, ep, configured_timeout() if timeout_s is None else timeout_s)
                     info = PluginInfo(**{**info.as_dict(), "status": "ok"})
                 except BackendUnavailableError as exc:
                     info = PluginInfo(**{**info.as_dict(), "status": "broken", "error": exc.message})
@@ -164,7 +164,7 @@ def _entry_point(group: str, name: str) -> EntryPoint:
 def _load(group: str, ep: EntryPoint, timeout_s: float | None = None) -> Any:
     label = f"The {_kind(group)} back-end {ep.name!r} ({ep.value})"
     try:
-        cls = call_within(ep.load, configured_timeout() if timeout_s is None else timeout_s, label)
+        cls = ep.load() if timeout_s is None else call_within(ep.load, timeout_s, label)
     except BackendTimeout:
         raise
     except GUEST_ERRORS as exc:
@@ -183,13 +183,15 @@ def _load(group: str, ep: EntryPoint, timeout_s: float | None = None) -> Any:
 
 
 def load_backend_class(group: str, name: str, *, timeout_s: float | None = None) -> Any:
-    """Import the back-end `name` of `group` (waiting at most `timeout_s`, default the overall deadline)
-    and check its declaration; nothing else is imported."""
+    """Import the back-end `name` of `group` and check its declaration; nothing else is imported. With
+    `timeout_s`, the import is given up on after that long (without, the caller bounds it:
+    `session.load_class` does, with the workspace's `[backends] timeout_s`)."""
     return _load(group, _entry_point(group, name), timeout_s)
 
 
 def backend_options(group: str, name: str, *, timeout_s: float | None = None) -> OptionSchema:
-    return schema_of(load_backend_class(group, name, timeout_s=timeout_s))
+    """The declared options of back-end `name`, imported within `timeout_s` (default: the overall deadline)."""
+    return schema_of(load_backend_class(group, name, timeout_s=configured_timeout() if timeout_s is None else timeout_s))
 
 
 def instantiate(group: str, name: str, factory: Any, options: dict[str, Any]) -> Any:

@@ -67,7 +67,8 @@ def configured_storage(settings: Any) -> str:
 
 def load_class(settings: Any, group: str, name: str) -> Any:
     """Import back-end `name` within the workspace's overall deadline (`[backends] timeout_s`)."""
-    return load_backend_class(group, name, timeout_s=configured_timeout(settings))
+    return call_within(lambda: load_backend_class(group, name), configured_timeout(settings),
+                       f"The {_kind(group)} back-end {name!r}")
 
 
 def resolve_options(settings: Any, group: str, name: str, explicit: Mapping[str, Any] | None = None,
