@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import sys
@@ -10,19 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from fake_plugin_packages import install_fake_plugins
+from fake_plugin_packages import fake_site  # noqa: F401  (a fixture)
 from workbench.backends.discovery import get_compute_backend, get_storage_backend, list_plugins, load_backend_class
 from workbench.errors import BackendUnavailableError, ExitCode
-
-
-@pytest.fixture
-def fake_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    site = install_fake_plugins(tmp_path)
-    monkeypatch.syspath_prepend(str(site))
-    importlib.invalidate_caches()
-    yield site
-    for mod in ("broken_import_plugin", "dup_option_plugin"):
-        sys.modules.pop(mod, None)
 
 
 def _by_name(infos):

@@ -4,6 +4,10 @@ Listing never imports a plugin: it reads the entry points and checks, from packa
 file system only, that the plugin's module and declared requirements are there. A plugin is imported
 only when used (or when a check is asked for), and one that fails to import, declares its options
 wrongly or fails to start becomes a `BackendUnavailableError` with its reason — never a crash.
+
+Plugins are guests: any exception their code raises, `SystemExit` included, is theirs to report, not
+ours to die of (only `KeyboardInterrupt` and a run's cancel pass through), and an import that hangs is
+given up on after the overall deadline (`backends/deadline.py`).
 """
 
 from __future__ import annotations
@@ -15,12 +19,24 @@ from dataclasses import asdict, dataclass
 from importlib.metadata import EntryPoint, PackageNotFoundError, distribution, entry_points
 from typing import Any
 
+from workbench.backends.deadline import BackendTimeout, call_within, configured_timeout
 from workbench.backends.options import OptionDeclarationError, OptionSchema, schema_of
 from workbench.errors import BackendUnavailableError
 
 COMPUTE_GROUP = "workbench.compute"
 STORAGE_GROUP = "workbench.storage"
 GROUPS = {"compute": COMPUTE_GROUP, "storage": STORAGE_GROUP}
+
+# What a plugin's code may raise that makes it broken rather than ending Workbench: everything but
+# KeyboardInterrupt (the user's Ctrl-C) and other BaseExceptions such as a run's RunCancelled.
+GUEST_ERRORS: tuple[type[BaseException], ...] = (Exception, SystemExit)
+
+
+def guest_failure(exc: BaseException) -> str:
+    """What a plugin's exception says, in words (`sys.exit()` is named as such)."""
+    if isinstance(exc, SystemExit):
+        return f"it called sys.exit({exc.code!r})"
+    return f"{type(exc).__name__}: {exc}"
 
 # What each kind must provide; checked on load so a half-written plugin is reported, not half-run.
 _REQUIRED = {
@@ -103,9 +119,10 @@ def _entry_points(group: str) -> list[EntryPoint]:
     return out
 
 
-def list_plugins(group: str | None = None, *, check: bool = False) -> list[PluginInfo]:
-    """Every installed back-end, sorted by kind and name. `check=True` also imports each one and checks
-    its declaration (what `workbench plugins list --check` and the TUI's Plugins view do)."""
+def list_plugins(group: str | None = None, *, check: bool = False, timeout_s: float | None = None) -> list[PluginInfo]:
+    """Every installed back-end, sorted by kind and name. `check=True` also imports each one (at most
+    `timeout_s` each) and checks its declaration (what `workbench plugins list --check` does); a plugin
+    that fails is listed as broken, with its reason, and the others are still listed."""
     groups = [group] if group else [COMPUTE_GROUP, STORAGE_GROUP]
     out = []
     for g in groups:
@@ -123,7 +140,7 @@ def list_plugins(group: str | None = None, *, check: bool = False) -> list[Plugi
                 info = PluginInfo(**{**info.as_dict(), "status": "broken", "error": problem})
             elif check:
                 try:
-                    _load(g, ep)
+                    _load(g, ep, configured_timeout() if timeout_s is None else timeout_s)
                     info = PluginInfo(**{**info.as_dict(), "status": "ok"})
                 except BackendUnavailableError as exc:
                     info = PluginInfo(**{**info.as_dict(), "status": "broken", "error": exc.message})
@@ -144,30 +161,37 @@ def _entry_point(group: str, name: str) -> EntryPoint:
     return matches[0]
 
 
-def _load(group: str, ep: EntryPoint) -> Any:
+def _load(group: str, ep: EntryPoint, timeout_s: float | None = None) -> Any:
     label = f"The {_kind(group)} back-end {ep.name!r} ({ep.value})"
     try:
-        cls = ep.load()
-    except Exception as exc:
-        raise BackendUnavailableError(f"{label} failed to import: {type(exc).__name__}: {exc}") from exc
+        cls = ep.load() if timeout_s is None else call_within(ep.load, timeout_s, label)
+    except BackendTimeout:
+        raise
+    except GUEST_ERRORS as exc:
+        raise BackendUnavailableError(f"{label} failed to import: {guest_failure(exc)}") from exc
     try:
         schema_of(cls)
+        attrs, methods = _REQUIRED[group]
+        missing = [a for a in attrs if not hasattr(cls, a)] + [m for m in methods if not callable(getattr(cls, m, None))]
     except OptionDeclarationError as exc:
         raise BackendUnavailableError(f"{label} is broken: {exc.message}") from exc
-    attrs, methods = _REQUIRED[group]
-    missing = [a for a in attrs if not hasattr(cls, a)] + [m for m in methods if not callable(getattr(cls, m, None))]
+    except GUEST_ERRORS as exc:
+        raise BackendUnavailableError(f"{label} is broken: {guest_failure(exc)}") from exc
     if missing:
         raise BackendUnavailableError(f"{label} is broken: it does not define {', '.join(missing)}.")
     return cls
 
 
-def load_backend_class(group: str, name: str) -> Any:
-    """Import the back-end `name` of `group` and check its declaration; nothing else is imported."""
-    return _load(group, _entry_point(group, name))
+def load_backend_class(group: str, name: str, *, timeout_s: float | None = None) -> Any:
+    """Import the back-end `name` of `group` and check its declaration; nothing else is imported. With
+    `timeout_s`, the import is given up on after that long (without, the caller bounds it:
+    `session.load_class` does, with the workspace's `[backends] timeout_s`)."""
+    return _load(group, _entry_point(group, name), timeout_s)
 
 
-def backend_options(group: str, name: str) -> OptionSchema:
-    return schema_of(load_backend_class(group, name))
+def backend_options(group: str, name: str, *, timeout_s: float | None = None) -> OptionSchema:
+    """The declared options of back-end `name`, imported within `timeout_s` (default: the overall deadline)."""
+    return schema_of(load_backend_class(group, name, timeout_s=configured_timeout() if timeout_s is None else timeout_s))
 
 
 def instantiate(group: str, name: str, factory: Any, options: dict[str, Any]) -> Any:
@@ -178,8 +202,8 @@ def instantiate(group: str, name: str, factory: Any, options: dict[str, Any]) ->
         return factory(**options)
     except WorkbenchError:
         raise
-    except Exception as exc:
-        raise BackendUnavailableError(f"The {_kind(group)} back-end {name!r} failed to start: {type(exc).__name__}: {exc}") from exc
+    except GUEST_ERRORS as exc:
+        raise BackendUnavailableError(f"The {_kind(group)} back-end {name!r} failed to start: {guest_failure(exc)}") from exc
 
 
 def get_compute_backend(name: str = "local", **options: Any) -> Any:

@@ -54,6 +54,10 @@ class ExecutorCompute(ABC):
     def _discard_executor(self) -> None:
         """Forget a broken executor so that `_executor()` builds a fresh one."""
 
+    def _abandon_in_flight(self) -> None:
+        """`run_tasks` was left by an exception with tasks still running: stop them if the executor can
+        (the default lets them finish in the background)."""
+
     def close(self) -> None:
         self._discard_executor()
 
@@ -111,42 +115,47 @@ class ExecutorCompute(ABC):
                 else:
                     queue.appendleft(task)
 
-        while queue or in_flight:
-            if cancelled():
-                queue.clear()
-                for fut in list(in_flight):
-                    if fut.cancel():
-                        del in_flight[fut]  # never started: dropped, as the contract says
-                if not in_flight:
-                    break
-            lost: list[Task] = []
-            while queue and len(in_flight) < limit and not cancelled():
-                task = queue.popleft()
-                try:
-                    fut = self._executor().submit(call_task, task)
-                except Exception as exc:
-                    if not self._is_worker_lost(exc):
-                        raise
-                    queue.appendleft(task)  # never ran: not an attempt
-                    lost.extend(self._drain_broken(in_flight, finish, attempts))
-                    break
-                attempts[task.key] += 1
-                in_flight[fut] = task
-            if in_flight and not lost:
-                done, _ = wait(list(in_flight), timeout=self.POLL_S, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    task = in_flight.pop(fut)
-                    if fut.cancelled():
-                        continue
-                    outcome = self._outcome(fut, task, attempts[task.key])
-                    if outcome is None:
-                        lost.append(task)
-                    else:
-                        finish(outcome)
-                if lost and self.LOSES_ALL_IN_FLIGHT:
-                    lost.extend(self._drain_broken(in_flight, finish, attempts))
-            if lost:
-                lose(lost)
+        try:
+            while queue or in_flight:
+                if cancelled():
+                    queue.clear()
+                    for fut in list(in_flight):
+                        if fut.cancel():
+                            del in_flight[fut]  # never started: dropped, as the contract says
+                    if not in_flight:
+                        break
+                lost: list[Task] = []
+                while queue and len(in_flight) < limit and not cancelled():
+                    task = queue.popleft()
+                    try:
+                        fut = self._executor().submit(call_task, task)
+                    except Exception as exc:
+                        if not self._is_worker_lost(exc):
+                            raise
+                        queue.appendleft(task)  # never ran: not an attempt
+                        lost.extend(self._drain_broken(in_flight, finish, attempts))
+                        break
+                    attempts[task.key] += 1
+                    in_flight[fut] = task
+                if in_flight and not lost:
+                    done, _ = wait(list(in_flight), timeout=self.POLL_S, return_when=FIRST_COMPLETED)
+                    for fut in done:
+                        task = in_flight.pop(fut)
+                        if fut.cancelled():
+                            continue
+                        outcome = self._outcome(fut, task, attempts[task.key])
+                        if outcome is None:
+                            lost.append(task)
+                        else:
+                            finish(outcome)
+                    if lost and self.LOSES_ALL_IN_FLIGHT:
+                        lost.extend(self._drain_broken(in_flight, finish, attempts))
+                if lost:
+                    lose(lost)
+        except BaseException:
+            if in_flight:
+                self._abandon_in_flight()  # Ctrl-C, a cancel signal, a bug: nobody will read these results
+            raise
         return [results[k] for k in keys if k in results]
 
     def _outcome(self, fut: Future[Any], task: Task, attempt: int) -> TaskResult | None:

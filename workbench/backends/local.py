@@ -4,6 +4,11 @@ A worker that dies (OOM kill, segfault in a native library) breaks a `ProcessPoo
 then rebuilt and the tasks that were in flight are retried, up to `max_retries` times each. Each worker
 caps the native thread pools (OpenMP, BLAS) of the libraries it imports to its share of the cores, so
 `workers` processes × inner threads never oversubscribe the machine.
+
+Workers ignore Ctrl-C (the calling process handles it) and die with the process that owns the pool,
+even when that one is killed with SIGKILL (`backends/lifeline.py`). Tasks still in flight when
+`run_tasks` is left by an exception (Ctrl-C, a cancel) are killed with their workers: nobody will read
+their results, and an exit must not wait for them.
 """
 
 from __future__ import annotations
@@ -54,8 +59,11 @@ def _start_resource_tracker() -> None:
             sys.stderr = saved
 
 
-def _limit_threads(threads: int) -> None:
+def _init_worker(threads: int, owner_pid: int, owner_token: str | None) -> None:
     # Runs in each fresh worker before any task imports numpy/sklearn/lightgbm, so the limit takes.
+    from workbench.backends.lifeline import pool_worker_init
+
+    pool_worker_init(owner_pid, owner_token)
     for var in _THREAD_ENV:
         os.environ[var] = str(threads)
 
@@ -106,8 +114,10 @@ class LocalCompute(ExecutorCompute):
                 ctx = multiprocessing.get_context("forkserver" if os.name == "posix" else "spawn")
                 if os.name == "posix":
                     _start_resource_tracker()
-                self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx,
-                                                 initializer=_limit_threads, initargs=(inner_threads(self.workers),))
+                from workbench.backends.lifeline import owner_identity
+
+                self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx, initializer=_init_worker,
+                                                 initargs=(inner_threads(self.workers), *owner_identity()))
             return self._pool
 
     def _is_worker_lost(self, exc: BaseException) -> bool:
@@ -118,6 +128,19 @@ class LocalCompute(ExecutorCompute):
             pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
+
+    def _abandon_in_flight(self) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        processes = list((getattr(pool, "_processes", None) or {}).values())  # no public API before 3.14
+        pool.shutdown(wait=False, cancel_futures=True)
+        for proc in processes:
+            try:
+                proc.kill()
+            except (OSError, ValueError):
+                pass  # already gone
 
     def __enter__(self) -> "LocalCompute":
         return self

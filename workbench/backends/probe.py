@@ -9,8 +9,10 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from workbench.backends.compute import Task
-from workbench.backends.discovery import GROUPS
-from workbench.backends.session import _open
+from workbench.backends.deadline import call_within
+from workbench.backends.discovery import GROUPS, GUEST_ERRORS, guest_failure
+from workbench.backends.session import close_quietly, open_within_deadline, record_failure
+from workbench.errors import BackendUnavailableError, WorkbenchError
 
 
 def _square(x: int) -> int:
@@ -33,33 +35,56 @@ class ProbeResult:
 def probe_backend(workspace: Any, kind: str, name: str, explicit: Mapping[str, Any] | None = None, *,
                   log: Any = None) -> ProbeResult:
     """Open back-end `name` of `kind` with the workspace's settings and `explicit` options, run a tiny
-    job, close it. Raises the same errors a run would (exit 3 unavailable, exit 2 bad options)."""
+    job, close it. Raises the same errors a run would (exit 3 unavailable, exit 2 bad options).
+
+    Starting and the job each have the back-end's overall deadline (`[backends] timeout_s`): one that
+    does not answer in time is "did not answer within N s"; with `log`, every failure is a `plugin.failed`."""
     start = time.perf_counter()
-    backend = _open(workspace, GROUPS[kind], name, explicit, log, None)
+    backend, timeout_s = open_within_deadline(workspace, GROUPS[kind], name, explicit, log, None)
     try:
-        described = backend.describe() if hasattr(backend, "describe") else {}
-        if kind == "compute":
-            tasks = [Task(f"probe-{i}", _square, (i,)) for i in range(4)]
-            results = backend.run_tasks(tasks, max_retries=1)
-            bad = [r for r in results if not r.ok]
-            if len(results) != len(tasks) or bad:
-                from workbench.errors import BackendUnavailableError
-
-                reason = bad[0].error if bad else f"{len(results)} of {len(tasks)} results came back"
-                raise BackendUnavailableError(f"The compute back-end {name!r} started but could not run a task: {reason}")
-            summary = f"{backend.worker_count()} worker slot(s); ran {len(tasks)} tasks"
-        else:
-            key = f".workbench-probe/{uuid.uuid4().hex}"
-            backend.write(key, b"probe")
-            try:
-                ok = backend.read(key) == b"probe" and key in backend.list(".workbench-probe")
-            finally:
-                backend.delete(key)
-            if not ok:
-                from workbench.errors import BackendUnavailableError
-
-                raise BackendUnavailableError(f"The storage back-end {name!r} did not read back what it wrote.")
-            summary = "wrote, listed, read and deleted a probe object"
-    finally:
-        backend.close()
+        summary = call_within(lambda: _exercise(backend, kind, name), timeout_s, f"The {kind} back-end {name!r}")
+    except WorkbenchError as exc:
+        if log is not None:
+            record_failure(log, workspace, GROUPS[kind], name, exc)
+        close_quietly(backend)
+        raise
+    try:
+        described = call_within(lambda: backend.describe() if hasattr(backend, "describe") else {}, timeout_s,
+                                f"The {kind} back-end {name!r}")
+    except GUEST_ERRORS:
+        described = {}
+    close_quietly(backend, timeout_s)
     return ProbeResult(kind, name, time.perf_counter() - start, summary, described)
+
+
+def _exercise(backend: Any, kind: str, name: str) -> str:
+    """The tiny job; any failure of the plugin's code is a `BackendUnavailableError` naming it."""
+    try:
+        return _compute_job(backend, name) if kind == "compute" else _storage_job(backend, name)
+    except WorkbenchError:
+        raise
+    except GUEST_ERRORS as exc:
+        raise BackendUnavailableError(f"The {kind} back-end {name!r} started but failed its check: "
+                                      f"{guest_failure(exc)}") from exc
+
+
+def _compute_job(backend: Any, name: str) -> str:
+    tasks = [Task(f"probe-{i}", _square, (i,)) for i in range(4)]
+    results = backend.run_tasks(tasks, max_retries=1)
+    bad = [r for r in results if not r.ok]
+    if len(results) != len(tasks) or bad:
+        reason = bad[0].error if bad else f"{len(results)} of {len(tasks)} results came back"
+        raise BackendUnavailableError(f"The compute back-end {name!r} started but could not run a task: {reason}")
+    return f"{backend.worker_count()} worker slot(s); ran {len(tasks)} tasks"
+
+
+def _storage_job(backend: Any, name: str) -> str:
+    key = f".workbench-probe/{uuid.uuid4().hex}"
+    backend.write(key, b"probe")
+    try:
+        ok = backend.read(key) == b"probe" and key in backend.list(".workbench-probe")
+    finally:
+        backend.delete(key)
+    if not ok:
+        raise BackendUnavailableError(f"The storage back-end {name!r} did not read back what it wrote.")
+    return "wrote, listed, read and deleted a probe object"

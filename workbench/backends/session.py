@@ -14,10 +14,15 @@
     [storage.s3]                      # options of the storage back-end `s3`
     bucket = "team-lake"
 
+    [backends]
+    timeout_s = 30                    # overall deadline of every start, check and import (backends/deadline.py)
+
 Values given explicitly (run spec, CLI flag, TUI form) win over the file, which wins over environment
 variables, which win over the plugin's defaults. Opening a back-end records `plugin.loaded` (with its
 options, secrets masked) or `plugin.failed` (with the reason) before anything else happens, so a run on
-a back-end that is not there fails up front and leaves nothing half-done. `workspace_storage`, through
+a back-end that is not there fails up front and leaves nothing half-done. Starting (import, constructor,
+`describe()`) runs under the overall deadline: a back-end that does not answer within `timeout_s` is
+a `plugin.failed` "did not answer within N s" (exit 3), not a hang. `workspace_storage`, through
 which the lake and run artifacts reach the configured storage, opens it once per process and records
 only a failure.
 """
@@ -29,7 +34,9 @@ import threading
 from typing import Any, Callable, Mapping
 
 from workbench.backends.compute import TaskResult
-from workbench.backends.discovery import COMPUTE_GROUP, STORAGE_GROUP, _entry_point, _kind, instantiate, load_backend_class
+from workbench.backends.deadline import TIMEOUT_OPTION, call_within, configured_timeout
+from workbench.backends.discovery import (COMPUTE_GROUP, GUEST_ERRORS, STORAGE_GROUP, _entry_point, _kind, guest_failure,
+                                          instantiate, load_backend_class)
 from workbench.backends.options import BackendOptionError, schema_of
 from workbench.errors import BackendUnavailableError, WorkbenchError
 
@@ -58,12 +65,28 @@ def configured_storage(settings: Any) -> str:
     return name
 
 
+def load_class(settings: Any, group: str, name: str) -> Any:
+    """Import back-end `name` within the workspace's overall deadline (`[backends] timeout_s`)."""
+    return call_within(lambda: load_backend_class(group, name), configured_timeout(settings),
+                       f"The {_kind(group)} back-end {name!r}")
+
+
 def resolve_options(settings: Any, group: str, name: str, explicit: Mapping[str, Any] | None = None,
                     backend_class: Any = None) -> dict[str, Any]:
-    """The options to start back-end `name` with (imports the plugin to read its schema)."""
-    schema = schema_of(backend_class or load_backend_class(group, name))
+    """The options to start back-end `name` with (imports the plugin to read its schema). A back-end that
+    declares a `timeout_s` option and is given none gets the workspace's overall deadline."""
+    schema = schema_of(backend_class or load_class(settings, group, name))
     section = f"[{'backends' if group == COMPUTE_GROUP else 'storage'}.{name}]"
-    return schema.resolve(explicit, configured_options(settings, group, name), where=f"workbench.toml {section}")
+    options = schema.resolve(explicit, configured_options(settings, group, name), where=f"workbench.toml {section}")
+    if TIMEOUT_OPTION in schema and options.get(TIMEOUT_OPTION) is None:
+        options[TIMEOUT_OPTION] = schema[TIMEOUT_OPTION].coerce(configured_timeout(settings), "[backends] timeout_s")
+    return options
+
+
+def backend_timeout(settings: Any, options: Mapping[str, Any]) -> float:
+    """The deadline for one back-end: its own `timeout_s` option if it has one, else `[backends] timeout_s`."""
+    own = options.get(TIMEOUT_OPTION)
+    return float(own) if isinstance(own, (int, float)) and not isinstance(own, bool) and own > 0 else configured_timeout(settings)
 
 
 def _plugin_params(group: str, name: str) -> dict[str, Any]:
@@ -76,24 +99,53 @@ def _plugin_params(group: str, name: str) -> dict[str, Any]:
             "version": dist.version if dist else None}
 
 
-def _open(workspace: Any, group: str, name: str, explicit: Mapping[str, Any] | None, log: Any,
-          run_id: str | None) -> Any:
-    params = _plugin_params(group, name)
+def _start(workspace: Any, group: str, name: str, cls: Any, options: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    """Construct the back-end and ask it to describe itself (both are plugin code: run under the deadline)."""
+    from_workspace = getattr(cls, "from_workspace", None)
+    factory = (lambda **o: from_workspace(workspace, **o)) if from_workspace else cls
+    backend = instantiate(group, name, factory, options)
     try:
-        cls = load_backend_class(group, name)
+        described = backend.describe() if hasattr(backend, "describe") else {}
+    except GUEST_ERRORS as exc:
+        close_quietly(backend)
+        raise BackendUnavailableError(f"The {_kind(group)} back-end {name!r} started but failed to describe itself: "
+                                      f"{guest_failure(exc)}") from exc
+    return backend, described
+
+
+def close_quietly(backend: Any, timeout_s: float = 10.0) -> None:
+    """Close a back-end that failed or was given up on, without waiting long or raising."""
+    try:
+        call_within(backend.close, timeout_s, "closing")
+    except GUEST_ERRORS:
+        pass
+
+
+def open_within_deadline(workspace: Any, group: str, name: str, explicit: Mapping[str, Any] | None, log: Any,
+                         run_id: str | None) -> tuple[Any, float]:
+    """Start back-end `name` under its deadline, recording `plugin.loaded` or `plugin.failed` in `log`;
+    returns the back-end and the deadline (seconds) that applies to its later calls."""
+    params = _plugin_params(group, name)
+    what = f"The {_kind(group)} back-end {name!r}"
+    try:
+        cls = load_class(workspace.settings, group, name)
         options = resolve_options(workspace.settings, group, name, explicit, cls)
-        from_workspace = getattr(cls, "from_workspace", None)
-        factory = (lambda **o: from_workspace(workspace, **o)) if from_workspace else cls
-        backend = instantiate(group, name, factory, options)
+        timeout_s = backend_timeout(workspace.settings, options)
+        backend, described = call_within(lambda: _start(workspace, group, name, cls, options), timeout_s, what,
+                                         on_late=lambda started: close_quietly(started[0]))
     except WorkbenchError as exc:
         if log is not None:
             _record_failure(log, workspace, name, params, exc, run_id)
         raise
     if log is not None:
-        described = backend.describe() if hasattr(backend, "describe") else {}
         log.record("plugin.loaded", actor=workspace.actor, subject=name, run_id=run_id,
                    params={**params, "options": schema_of(cls).masked(options), "backend": described})
-    return backend
+    return backend, timeout_s
+
+
+def _open(workspace: Any, group: str, name: str, explicit: Mapping[str, Any] | None, log: Any,
+          run_id: str | None) -> Any:
+    return open_within_deadline(workspace, group, name, explicit, log, run_id)[0]
 
 
 def open_compute(workspace: Any, name: str | None = None, explicit: Mapping[str, Any] | None = None, *,
@@ -109,6 +161,12 @@ def open_storage(workspace: Any, name: str | None = None, explicit: Mapping[str,
                  log: Any = None, run_id: str | None = None) -> Any:
     """Start the storage back-end `name` (default: `[storage] backend`, else local) for `workspace`."""
     return _open(workspace, STORAGE_GROUP, name or configured_storage(workspace.settings), explicit, log, run_id)
+
+
+def record_failure(log: Any, workspace: Any, group: str, name: str, exc: WorkbenchError,
+                   run_id: str | None = None) -> None:
+    """A `plugin.failed` event for back-end `name` (what a run, a check or the TUI records when it fails)."""
+    _record_failure(log, workspace, name, _plugin_params(group, name), exc, run_id)
 
 
 def _record_failure(log: Any, workspace: Any, name: str, params: dict[str, Any], exc: WorkbenchError,
@@ -202,9 +260,9 @@ class AuditedCompute:
         self.backend.close()
 
 
-def refuse_secrets(group: str, name: str, explicit: Mapping[str, Any], where: str) -> None:
+def refuse_secrets(group: str, name: str, explicit: Mapping[str, Any], where: str, backend_class: Any = None) -> None:
     """Secrets never travel in a spec or on a command line (they would reach the log); only the environment."""
-    schema = schema_of(load_backend_class(group, name))
+    schema = schema_of(backend_class or load_backend_class(group, name))
     for key in explicit:
         if key in schema and schema[key].secret:
             env = schema[key].env

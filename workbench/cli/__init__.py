@@ -7,7 +7,9 @@ unavailable, 130 interrupted. Errors print one sentence on stderr; `--debug` add
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import threading
 import traceback
 from pathlib import Path
 
@@ -69,6 +71,8 @@ def main(argv: list[str] | None = None) -> None:
         exc.show()
         sys.exit(int(ExitCode.BAD_INPUT) if exc.exit_code == 2 else exc.exit_code)
     except (KeyboardInterrupt, click.exceptions.Abort, RunCancelled):
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # caught once: a second Ctrl-C cannot add a traceback
         click.echo("Cancelled." if isinstance(sys.exc_info()[1], RunCancelled) else "Interrupted.", err=True)
         sys.exit(int(ExitCode.INTERRUPTED))
     except Exception as exc:  # a bug, not bad input: still one sentence unless --debug

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import click
 
@@ -71,7 +74,8 @@ def batch(state: CliState, spec: Path, detach: bool, as_json: bool, quiet: bool,
         return
     progress = ProgressLine(quiet)
     try:
-        result = run_foreground(ws, run_spec, progress=progress)
+        with _interrupt_once():
+            result = run_foreground(ws, run_spec, progress=progress)
     finally:
         progress.close()
     if as_json:
@@ -111,6 +115,29 @@ def batch(state: CliState, spec: Path, detach: bool, as_json: bool, quiet: bool,
     click.echo(f"Best: {result.best_model} (CV {result.metric} = {result.best_score:.4f}; holdout {holdout})")
     click.echo(f"Model saved to {result.artifact_path} (sha256 {result.artifact_sha256[:12]}); "
                f"diagnostics in {result.diagnostics_path}")
+
+
+@contextmanager
+def _interrupt_once() -> Iterator[None]:
+    """The first Ctrl-C stops the run (KeyboardInterrupt: the run ends `interrupted`, exit 130); later ones
+    are ignored, so that a second press cannot cut short the recording of that ending."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    fired = []
+
+    def first(signum: int, frame: Any) -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # stays ignored until this process exits
+        fired.append(signum)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, first)
+    try:
+        yield
+    finally:
+        if not fired:
+            signal.signal(signal.SIGINT, previous)
 
 
 def with_backend(spec: Any, backend: str | None, options: tuple[str, ...]) -> Any:

@@ -72,11 +72,13 @@ def check_backend(workspace: Workspace, spec: RunSpec) -> None:
     """Refuse, before a run is recorded, a compute back-end that is not installed or fails to import, and
     unknown or secret options; the refusal is a `plugin.failed` event (exit 3 or 2)."""
     from workbench.backends.discovery import COMPUTE_GROUP
-    from workbench.backends.session import refuse_secrets, resolve_options
+    from workbench.backends.session import load_class, refuse_secrets, resolve_options
 
     try:
-        refuse_secrets(COMPUTE_GROUP, spec.backend, spec.backend_options, f"{spec.source_path or 'spec'} backend_options")
-        resolve_options(workspace.settings, COMPUTE_GROUP, spec.backend, spec.backend_options)
+        cls = load_class(workspace.settings, COMPUTE_GROUP, spec.backend)  # within [backends] timeout_s
+        refuse_secrets(COMPUTE_GROUP, spec.backend, spec.backend_options, f"{spec.source_path or 'spec'} backend_options",
+                       cls)
+        resolve_options(workspace.settings, COMPUTE_GROUP, spec.backend, spec.backend_options, cls)
     except WorkbenchError as exc:
         with AuditLog(workspace.audit_path, workspace.root) as log:
             log.record("plugin.failed", actor=workspace.actor, subject=spec.backend, outcome="failed",

@@ -29,7 +29,7 @@ from workbench.audit import AuditLog
 from workbench.audit.log import new_run_id, utc_now
 from workbench.errors import BadInputError
 from workbench.identity import current_host
-from workbench.runs.process import process_alive, process_start_token
+from workbench.runs.process import kill_leftovers, process_alive, process_start_token
 from workbench.runs.records import ACTIVE_STATES, TERMINAL_STATES, RunRecords
 from workbench.runs.slots import run_slot
 from workbench.workspace import Workspace
@@ -210,7 +210,8 @@ def settle_run(log: AuditLog, ws: Workspace, run_id: str, state: str, message: s
 
 
 def reap_orphans(ws: Workspace, log: AuditLog | None = None) -> list[str]:
-    """Mark `interrupted` every active run on this host whose worker process is gone; returns their ids."""
+    """Mark `interrupted` every active run on this host whose worker process is gone, killing what its
+    worker left running in its session; returns their ids."""
     own = log is None
     log = log or AuditLog(ws.audit_path, ws.root)
     host = current_host()
@@ -223,6 +224,7 @@ def reap_orphans(ws: Workspace, log: AuditLog | None = None) -> list[str]:
                 if process_alive(run["pid"], run.get("proc_start")):
                     continue
                 reason = f"worker process {run['pid']} on {host} is gone"
+                kill_leftovers(run["pid"])  # its pool workers, if a SIGKILL left any
             else:
                 if _age_s(run.get("queued_at")) < QUEUED_WITHOUT_WORKER_S:
                     continue

@@ -4,48 +4,27 @@ for ours and a zombie counts as gone."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
+import signal
+
+from workbench.process_identity import _proc_stat, process_alive, process_start_token, session_members
+
+__all__ = ["kill_leftovers", "process_alive", "process_start_token", "session_members", "_proc_stat"]
 
 
-def process_start_token(pid: int) -> str | None:
-    """An opaque token that differs between two processes that had the same pid (None if unknown)."""
-    stat = _proc_stat(pid)
-    if stat is not None:
-        return "linux:" + stat[19]  # starttime, in clock ticks since boot (field 22 of /proc/PID/stat)
-    if sys.platform == "linux":
-        return None
-    try:
-        out = subprocess.run(["ps", "-o", "lstart=", "-p", str(pid)], capture_output=True, text=True, timeout=5)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    text = out.stdout.strip()
-    return f"ps:{text}" if out.returncode == 0 and text else None
+def kill_leftovers(pid: int) -> list[int]:
+    """SIGKILL every process a dead detached worker `pid` left behind (its forkserver, pool workers and
+    their children); returns the pids signalled.
 
-
-def _proc_stat(pid: int) -> list[str] | None:
-    """Fields of /proc/PID/stat after the command name (index 0 is the state letter)."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
-            text = fh.read()
-    except OSError:
-        return None
-    return text[text.rfind(")") + 2:].split()
-
-
-def process_alive(pid: int | None, token: str | None) -> bool:
-    """True if `pid` runs and (when `token` is known) is the same process that recorded the token."""
-    if not pid or pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass  # exists, owned by someone else
-    stat = _proc_stat(pid)
-    if stat is not None and stat[0] in ("Z", "X"):
-        return False
-    if token is None:
-        return True
-    return process_start_token(pid) == token
+    A detached worker leads its own session, and Linux does not reuse a pid while a session of that id
+    exists, so every process whose session id is `pid` is that run's. Nothing is done while any process
+    with that pid still runs (the worker itself, or another process that took the pid)."""
+    if process_alive(pid, None):
+        return []
+    signalled = []
+    for member in session_members(pid):
+        try:
+            os.kill(member, signal.SIGKILL)
+            signalled.append(member)
+        except (ProcessLookupError, PermissionError):
+            pass
+    return signalled

@@ -51,6 +51,9 @@ max_concurrent = 2
 # missing_rate_threshold = 0.1       # change in a feature's missing rate that counts as drift
 
 # --- Back-ends (workbench plugins show compute|storage NAME lists every option) -----------------------
+# [backends]
+# timeout_s = 30                     # seconds any back-end may take to import, start or pass a check;
+#                                    # past it: exit 3 "did not answer within N s" (docs/plugins.md)
 # [backends.dask]
 # address = "tcp://scheduler:8786"   # empty: start a LocalCluster on 127.0.0.1
 # Storage: where the lake's Parquet files and run artifacts live (default: this folder). With "s3"

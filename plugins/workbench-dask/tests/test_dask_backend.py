@@ -100,3 +100,61 @@ def test_worker_killed_mid_run_task_retried_and_audited(tmp_path: Path):
     assert retried["fit-killer"].params["attempts"] == 2
     assert loaded and loaded[0].params["options"] == {"workers": 2, "threads_per_worker": 1, "connect_timeout": 30.0,
                                                       "dashboard": False}
+
+
+@pytest.fixture
+def silent_address():
+    """tcp://127.0.0.1:PORT of a server that accepts every connection and never answers."""
+    import threading
+
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(0.2)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                held.append(server.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"tcp://127.0.0.1:{server.getsockname()[1]}"
+    stop.set()
+    thread.join(5)
+    for conn in held:
+        conn.close()
+    server.close()
+
+
+def test_a_scheduler_that_accepts_and_never_answers_is_bounded(silent_address: str, tmp_path: Path):
+    import threading
+
+    outcome: list[BaseException] = []
+
+    def join() -> None:
+        try:
+            DaskCompute(address=silent_address, connect_timeout=1)
+        except BaseException as exc:  # noqa: BLE001 - inspected below
+            outcome.append(exc)
+
+    thread = threading.Thread(target=join, daemon=True)
+    thread.start()
+    thread.join(60)  # a hang is forever; no tighter wall-clock bound
+    assert not thread.is_alive(), "DaskCompute hung on a silent scheduler"
+    [err] = outcome
+    assert isinstance(err, BackendUnavailableError)
+    assert err.message.startswith(f"The Dask scheduler at {silent_address} did not answer within 1 s")
+
+    # Through the CLI, with a connect timeout longer than the overall deadline: the deadline wins.
+    env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "xdg"), "WORKBENCH_USER": "tester"}
+    ws = tmp_path / "ws"
+    subprocess.run([sys.executable, "-m", "workbench", "init", str(ws)], check=True, capture_output=True, env=env)
+    (ws / "workbench.toml").write_text((ws / "workbench.toml").read_text() + "\n[backends]\ntimeout_s = 2\n"
+                                       f'\n[backends.dask]\naddress = "{silent_address}"\nconnect_timeout = 30\n')
+    out = subprocess.run([sys.executable, "-m", "workbench", "-w", str(ws), "plugins", "check", "compute", "dask"],
+                         capture_output=True, text=True, env=env, timeout=60)
+    assert out.returncode == ExitCode.BACKEND_UNAVAILABLE, out.stderr
+    assert out.stderr.count("\n") == 1 and "The compute back-end 'dask' did not answer within 2 s" in out.stderr

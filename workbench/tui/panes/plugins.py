@@ -1,8 +1,11 @@
 """Plugins tab: installed back-ends and their status; the selected one's options as a form, and a check.
 
-Listing imports each plugin in a worker thread (a broken one shows as broken, with its reason); the
-form is built from the plugin's declared options, pre-filled from `workbench.toml`; `c` starts the
-back-end with the form's values and runs a tiny job on it, recording the outcome in the audit log.
+Listing reads entry points only: no plugin is imported when the tab mounts (a plugin that hangs or
+calls `sys.exit()` at import must not stop the TUI from starting). The plugin the user selects is
+imported then, in a worker, and its row says whether it loaded ("ok") or is broken, with the reason;
+the form is built from its declared options, pre-filled from `workbench.toml`; `c` starts the back-end
+with the form's values and runs a tiny job on it within the overall deadline (`[backends] timeout_s`),
+recording the outcome (`plugin.loaded` / `plugin.failed`) in the audit log.
 """
 
 from __future__ import annotations
@@ -108,7 +111,9 @@ class PluginsPane(Widget):
             yield Static("", id="check-result")
 
     def on_mount(self) -> None:
-        self.query_one("#plugins-table", DataTable).add_columns("name", "kind", "package", "version", "status")
+        table = self.query_one("#plugins-table", DataTable)
+        for column in ("name", "kind", "package", "version", "status"):
+            table.add_column(column, key=column)
         self.load_plugins()
 
     def focus_main(self) -> None:
@@ -125,7 +130,7 @@ class PluginsPane(Widget):
     def load_plugins(self) -> None:
         from workbench.backends.discovery import list_plugins
 
-        self.post_message(self.PluginsLoaded(list_plugins(check=True)))
+        self.post_message(self.PluginsLoaded(list_plugins()))  # metadata only: nothing is imported here
 
     @on(PluginsLoaded)
     def _show_plugins(self, message: PluginsLoaded) -> None:
@@ -135,16 +140,33 @@ class PluginsPane(Widget):
         for info in message.infos:
             key = f"{info.kind}:{info.name}:{info.package}"
             self.infos[key] = info
-            status = "[green]ok[/]" if info.status == "ok" else ("[b red]broken[/]" if info.status == "broken" else info.status)
-            table.add_row(info.name, info.kind, info.package or "", info.version or "", status, key=key)
+            table.add_row(info.name, info.kind, info.package or "", info.version or "", _status(info.status), key=key)
         broken = sum(i.status == "broken" for i in message.infos)
         self.query_one("#plugin-info", Static).update(
             f"{len(message.infos)} back-ends installed" + (f", [b red]{broken} broken[/]" if broken else "")
-            + ". Select one to see its options; press c to check it.")
+            + ". Select one to load it and see its options; press c to check it.")
+
+    def _set_status(self, key: str, status: str, error: str | None) -> None:
+        """Record what importing the selected plugin showed, in `self.infos` and in its row."""
+        from dataclasses import replace
+
+        self.infos[key] = replace(self.infos[key], status=status, error=error)
+        table = self.query_one("#plugins-table", DataTable)
+        if key in table.rows:
+            table.update_cell(key, "status", _status(status))
 
     @on(DataTable.RowHighlighted, "#plugins-table")
-    def _select(self, event: DataTable.RowHighlighted) -> None:
-        key = event.row_key.value if event.row_key else None
+    def _highlight(self, event: DataTable.RowHighlighted) -> None:
+        # The row the table highlights by itself when it fills is not a choice: import only when the
+        # user moves to a row (the table has focus) or presses Enter on it.
+        self._show_selected(event.row_key.value if event.row_key else None,
+                            load=self.query_one("#plugins-table", DataTable).has_focus)
+
+    @on(DataTable.RowSelected, "#plugins-table")
+    def _choose(self, event: DataTable.RowSelected) -> None:
+        self._show_selected(event.row_key.value if event.row_key else None, load=True)
+
+    def _show_selected(self, key: str | None, *, load: bool) -> None:
         if key is None or key not in self.infos:
             return
         self.selected = key
@@ -155,30 +177,47 @@ class PluginsPane(Widget):
                                                          f"is [b red]broken[/]: {info.error}")
             self.query_one("#plugin-options", Vertical).remove_children()
             return
-        self.query_one("#plugin-info", Static).update(f"[b]{info.kind} back-end {info.name}[/] — {info.package} {info.version}")
-        self.load_options(key)
+        hint = "" if load or info.status == "ok" else " — press Enter to load it and see its options"
+        self.query_one("#plugin-info", Static).update(
+            f"[b]{info.kind} back-end {info.name}[/] — {info.package} {info.version}{hint}")
+        if load or info.status == "ok":
+            self.load_options(key)
 
     @work(thread=True, exclusive=True, group="plugin-options")
     def load_options(self, key: str) -> None:
-        from workbench.backends.discovery import GROUPS, backend_options
-        from workbench.backends.session import configured_options
+        from workbench.backends.discovery import GROUPS
+        from workbench.backends.options import schema_of
+        from workbench.backends.session import configured_options, load_class
         from workbench.errors import WorkbenchError
 
         info = self.infos[key]
         group = GROUPS[info.kind]
-        try:
-            schema = backend_options(group, info.name)
-            configured = configured_options(self.workspace.settings, group, info.name)
-            self.post_message(self.OptionsLoaded(key, schema, configured, None))
+        try:  # the plugin's code runs here, in this worker, within [backends] timeout_s
+            schema = schema_of(load_class(self.workspace.settings, group, info.name))
         except WorkbenchError as exc:
             self.post_message(self.OptionsLoaded(key, None, {}, exc.message))
+            return
+        try:
+            configured = configured_options(self.workspace.settings, group, info.name)
+        except WorkbenchError as exc:  # workbench.toml is wrong, not the plugin
+            self.post_message(self.OptionsLoaded(key, schema, {}, exc.message))
+            return
+        self.post_message(self.OptionsLoaded(key, schema, configured, None))
 
     @on(OptionsLoaded)
     async def _show_options(self, message: OptionsLoaded) -> None:
+        broken = message.schema is None
+        if message.key in self.infos:
+            self._set_status(message.key, "broken" if broken else "ok", message.error if broken else None)
         if message.key != self.selected:
             return
         box = self.query_one("#plugin-options", Vertical)
         await box.remove_children()
+        if broken:
+            info = self.infos[message.key]
+            self.query_one("#plugin-info", Static).update(f"[b]{info.kind} back-end {info.name}[/] ({info.package}) "
+                                                         f"is [b red]broken[/]: {message.error}")
+            return
         if message.error:
             await box.mount(Static(f"[b red]{message.error}[/]"))
             return
@@ -190,7 +229,14 @@ class PluginsPane(Widget):
             return
         forms = self.query(BackendOptionsForm)
         values = forms.first().values() if forms else {}
-        self.query_one("#check-result", Static).update("Checking…")
+        from workbench.backends.deadline import configured_timeout
+        from workbench.errors import WorkbenchError
+
+        try:
+            limit = f" (gives up after {configured_timeout(self.workspace.settings):g} s)"
+        except WorkbenchError:
+            limit = ""
+        self.query_one("#check-result", Static).update(f"Checking…{limit}")
         self.run_check(self.selected, values)
 
     @work(thread=True, exclusive=True, group="plugin-check")
@@ -206,7 +252,7 @@ class PluginsPane(Widget):
             self.post_message(self.CheckFinished(key, True, f"{result.summary} in {result.seconds:.2f} s"))
         except WorkbenchError as exc:
             self.post_message(self.CheckFinished(key, False, exc.message))
-        except Exception as exc:  # a plugin bug must not take the TUI down
+        except (Exception, SystemExit) as exc:  # a plugin bug must not take the TUI down
             self.post_message(self.CheckFinished(key, False, f"{type(exc).__name__}: {exc}"))
 
     @on(CheckFinished)
@@ -217,3 +263,7 @@ class PluginsPane(Widget):
         self.query_one("#check-result", Static).update(text)
         if not message.ok:
             self.notify(message.text, title="Back-end check failed", severity="error")
+
+
+def _status(status: str) -> str:
+    return {"ok": "[green]ok[/]", "broken": "[b red]broken[/]", "available": "not loaded"}.get(status, status)

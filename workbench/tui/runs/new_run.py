@@ -133,12 +133,13 @@ class NewRunForm(ModalScreen[LaunchRequest | None]):
 
     @work(thread=True, exclusive=True, group="new-run-options")
     def load_options(self, name: str) -> None:
-        from workbench.backends.discovery import COMPUTE_GROUP, backend_options
-        from workbench.backends.session import configured_options
+        from workbench.backends.discovery import COMPUTE_GROUP
+        from workbench.backends.options import schema_of
+        from workbench.backends.session import configured_options, load_class
         from workbench.errors import WorkbenchError
 
         try:
-            schema = backend_options(COMPUTE_GROUP, name)
+            schema = schema_of(load_class(self.workspace.settings, COMPUTE_GROUP, name))  # within [backends] timeout_s
             configured = configured_options(self.workspace.settings, COMPUTE_GROUP, name)
             if name == self.spec.name:  # the spec's backend_options win over workbench.toml
                 configured = {**configured, **self.spec.options}

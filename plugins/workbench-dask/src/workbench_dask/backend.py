@@ -14,6 +14,7 @@ from __future__ import annotations
 from concurrent.futures import Executor
 from typing import Any, ClassVar
 
+from workbench.backends.deadline import BackendTimeout, call_within
 from workbench.backends.executor import ExecutorCompute
 from workbench.backends.options import Option, OptionSchema
 from workbench.errors import BackendUnavailableError
@@ -47,8 +48,12 @@ class DaskCompute(ExecutorCompute):
         self._executor_obj: Executor | None = None
         if self.address:
             try:
-                self._client = Client(self.address, timeout=connect_timeout, set_as_default=False)
-            except (OSError, TimeoutError) as exc:
+                # `timeout` bounds the TCP connect but not the handshake: a scheduler port that accepts and
+                # never answers (a hung scheduler, a proxy) would hold Client() forever.
+                self._client = call_within(
+                    lambda: Client(self.address, timeout=connect_timeout, set_as_default=False), connect_timeout,
+                    f"The Dask scheduler at {self.address}", on_late=lambda client: client.close())
+            except (OSError, TimeoutError, BackendTimeout) as exc:
                 raise BackendUnavailableError(
                     f"The Dask scheduler at {self.address} did not answer within {connect_timeout:g} s; "
                     "check [backends.dask] address in workbench.toml and that the scheduler is running."

@@ -8,6 +8,11 @@ Credentials come from the usual AWS chain — `AWS_ACCESS_KEY_ID` / `AWS_SECRET_
 `AWS_SESSION_TOKEN`, `AWS_PROFILE` (or the `profile` option) and `~/.aws/credentials`, container or
 instance roles — and are never options, never written to `workbench.toml`, never shown or logged.
 
+Timeouts: `timeout_s` (default: Workbench's `[backends] timeout_s`, 30 s) is how long any one request
+may go unanswered — botocore's read timeout, DuckDB's `http_timeout` — with one retry each (s3fs's own
+retry loop is switched off: stacked on botocore's it turned a silent endpoint into a quarter-hour
+hang). Workbench also bounds starting and checking the back-end by the same number.
+
 Atomic writes: an S3 object becomes visible only when its PUT (or multipart upload) completes, so
 readers see the old object or the new one; a failed upload is aborted and leaves nothing behind.
 """
@@ -15,6 +20,7 @@ readers see the old object or the new one; a failed upload is aborted and leaves
 from __future__ import annotations
 
 import importlib.resources
+import math
 from pathlib import Path
 from typing import Any, BinaryIO, ClassVar
 from urllib.parse import urlparse
@@ -23,6 +29,7 @@ from workbench.backends.options import Option, OptionSchema
 from workbench.backends.storage import check_key
 from workbench.errors import BackendUnavailableError
 
+DEFAULT_TIMEOUT_S = 30.0  # Workbench's [backends] timeout_s default, for an S3Storage built directly
 _PART = 8 * 1024 * 1024  # multipart chunk for file-object writes (S3's minimum part is 5 MiB)
 
 
@@ -38,11 +45,14 @@ class S3Storage:
         Option("path_style", bool, default=True,
                help="Path-style URLs (endpoint/bucket/key), as MinIO and most S3-compatible services need."),
         Option("profile", str, env="AWS_PROFILE", help="Named profile of ~/.aws/credentials to take credentials from."),
-        Option("connect_timeout", float, default=10.0, help="Seconds to wait for the endpoint to answer."),
+        Option("connect_timeout", float, default=10.0, help="Seconds to wait for a connection to the endpoint."),
+        Option("timeout_s", float, help="Seconds a request (or a DuckDB read) may go unanswered before it fails "
+               "(default: [backends] timeout_s, 30)."),
     )
 
     def __init__(self, bucket: str, prefix: str = "", endpoint_url: str | None = None, region: str = "us-east-1",
-                 path_style: bool = True, profile: str | None = None, connect_timeout: float = 10.0) -> None:
+                 path_style: bool = True, profile: str | None = None, connect_timeout: float = 10.0,
+                 timeout_s: float | None = None) -> None:
         import s3fs
 
         self.bucket = bucket.strip()
@@ -51,7 +61,8 @@ class S3Storage:
         self.region = region
         self.path_style = path_style
         self.profile = profile or None
-        self.connect_timeout = connect_timeout
+        self.timeout_s = float(timeout_s) if timeout_s else DEFAULT_TIMEOUT_S
+        self.connect_timeout = min(float(connect_timeout), self.timeout_s)
         if not self.bucket or "/" in self.bucket:
             raise BackendUnavailableError(f"{bucket!r} is not a bucket name.")
         self._fs = s3fs.S3FileSystem(
@@ -60,13 +71,14 @@ class S3Storage:
             client_kwargs={"region_name": region},
             config_kwargs={
                 "s3": {"addressing_style": "path" if path_style else "virtual"},
-                "connect_timeout": connect_timeout,
-                "read_timeout": max(60.0, connect_timeout),
-                "retries": {"max_attempts": 3, "mode": "standard"},
+                "connect_timeout": self.connect_timeout,
+                "read_timeout": self.timeout_s,
+                "retries": {"max_attempts": 2, "mode": "standard"},  # one retry
             },
             skip_instance_cache=True,
             use_listings_cache=False,
         )
+        self._fs.retries = 1  # botocore retries; s3fs's loop around it (5 more tries of each) is off
         self._probe()
 
     # -- set-up --------------------------------------------------------------------------------
@@ -187,6 +199,9 @@ class S3Storage:
         name = "workbench_s3_" + "".join(c if c.isalnum() else "_" for c in self.bucket)
         # The statement holds the secret: it is executed, never logged or kept.
         con.execute(f"CREATE OR REPLACE TEMPORARY SECRET {name} ({body})")
+        # A silent endpoint must not hold a query for minutes (DuckDB's default: 30 s, 3 retries with backoff).
+        con.execute(f"SET http_timeout = {max(1, math.ceil(self.timeout_s))}")
+        con.execute("SET http_retries = 1")
 
     def _credentials(self) -> Any:
         import botocore.session
@@ -201,7 +216,8 @@ class S3Storage:
     # -- the rest --------------------------------------------------------------------------------
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "bucket": self.bucket, "prefix": self.prefix, "endpoint_url": self.endpoint_url,
-                "region": self.region, "path_style": self.path_style, "profile": self.profile}
+                "region": self.region, "path_style": self.path_style, "profile": self.profile,
+                "timeout_s": self.timeout_s}
 
     def close(self) -> None:
         pass
