@@ -43,6 +43,9 @@ def init_workspace(root: Path, *, sample: bool = False, name: str | None = None)
     create_lake(ws)
     with AuditLog(ws.audit_path, ws.root, create=True) as log:
         log.record("workspace.init", actor=ws.actor, subject=str(root), params={"sample": sample})
+        from workbench.runs.records import RunRecords
+
+        RunRecords(log)  # the runs table exists from the start (readers may query it before any run)
         from workbench.integrity.anchor import log_anchor, write_anchor
 
         anchor = log_anchor(log)
