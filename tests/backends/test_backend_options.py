@@ -84,3 +84,15 @@ def test_malformed_declarations_are_plugin_errors(make):
 def test_flags_and_keys_come_from_the_declaration():
     assert Option("connect_timeout", float).flag == "--connect-timeout"
     assert [o.name for o in SCHEMA][:2] == ["address", "workers"]
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", float("nan"), float("inf")])
+def test_a_non_finite_float_option_is_refused(value) -> None:
+    with pytest.raises(BackendOptionError, match="must be float"):
+        Option("scale", float, 1.0).coerce(value, "test")
+
+
+@pytest.mark.parametrize("value", [1e300, "1" + "0" * 30, -(2**64)])
+def test_an_integer_option_beyond_64_bits_is_refused(value) -> None:
+    with pytest.raises(BackendOptionError, match="must be int"):
+        Option("workers", int, 1).coerce(value, "test")

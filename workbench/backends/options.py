@@ -12,11 +12,13 @@ Secret options (`secret=True`) come from their environment variable only: they a
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from typing import Any, Iterator, Mapping
 
 from workbench.errors import BackendUnavailableError, BadInputError
+from workbench.numbers import MAX_INTEGER
 
 OptionType = type  # one of str, int, float, bool
 
@@ -84,10 +86,14 @@ class Option:
                 if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
                     raise ValueError(value)
                 out = int(value)
+                if not -MAX_INTEGER <= out <= MAX_INTEGER:  # 1e300 is an int in Python, not in any back-end
+                    raise ValueError(value)
             elif self.type is float:
                 if isinstance(value, bool):
                     raise ValueError(value)
                 out = float(value)
+                if not math.isfinite(out):  # nan / inf are never a setting
+                    raise ValueError(value)
             else:
                 out = str(value)
         except (TypeError, ValueError):
