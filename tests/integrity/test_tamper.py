@@ -294,3 +294,54 @@ async def test_the_audit_tab_says_a_forged_alias_row_does_not_verify(ws: Workspa
         await settle(app, pilot)
         text = str(status.render())
         assert "workspace does not verify" in text and "alias_events" in text
+
+
+# -- every table, raw edits without dropping a trigger ----------------------------------------------
+
+_FORGERIES = {
+    "runs": ("audit.sqlite", "INSERT INTO runs (run_id, name, state) VALUES ('20990101-000000-ffffff', 'x', 'failed')"),
+    "events": ("audit.sqlite", "INSERT INTO events (seq, id, ts, actor, kind, params, prev_hash, hash) "
+                               "SELECT max(seq) + 1, 'x', 'now', 'mallory', 'model.approved', '{}', hash, 'ff' "
+                               "FROM events"),
+    "archives": ("audit.sqlite", "INSERT INTO archives VALUES (1, 3, 'ab', 'audit-archive/forged.sqlite', 'cd', 'now')"),
+    "model_versions": ("registry.sqlite", "INSERT INTO model_versions SELECT model, 9, run_id, registered_at, "
+                                          "registered_by, description, run_name, run_actor, trained_at, task, target, "
+                                          "metric, score, estimator, metrics, spec, spec_sha256, data_source, "
+                                          "data_table, data_query, data_version, fingerprint, row_count, code, "
+                                          "artifact_path, artifact_sha256, holdout_path, holdout_sha256, holdout_rows, "
+                                          "features, reference, event_seq, event_hash FROM model_versions LIMIT 1"),
+    "alias_events": ("registry.sqlite", "INSERT INTO alias_events (model, alias, version, set_at, set_by, reason) "
+                                        "VALUES ('species', 'challenger', 2, 'now', 'mallory', 'x')"),
+    "promotion_requests": ("registry.sqlite", "INSERT INTO promotion_requests (model, version, alias, reason, "
+                                              "requested_by, requested_at, evidence, state) VALUES ('species', 2, "
+                                              "'champion', 'x', 'mallory', 'now', '{}', 'open')"),
+    "decisions": ("registry.sqlite", "INSERT INTO decisions (request_id, actor, decision, decided_at) "
+                                     "VALUES (1, 'mallory', 'reject', 'now')"),
+    "evaluations": ("registry.sqlite", "INSERT INTO evaluations (model, evaluated_at, evaluated_by, data_source, "
+                                       "fingerprint, row_count, metric, results) VALUES ('species', 'now', 'mallory', "
+                                       "'penguins', 'f', 1, 'log_loss', '[]')"),
+}
+
+
+@pytest.mark.parametrize("table", sorted(_FORGERIES))
+def test_a_row_forged_into_any_table_is_a_finding(ws: Workspace, table: str) -> None:
+    db, statement = _FORGERIES[table]
+    before = {p.name: p.read_bytes() for p in ws.artifacts_dir.rglob("*") if p.is_file()}
+    _sql(ws.root / db, statement)
+    code, report = _verify(ws)
+    assert code == 1, report
+    assert report["findings"] or not report["chain"]["ok"]
+    assert {p.name: p.read_bytes() for p in ws.artifacts_dir.rglob("*") if p.is_file()} == before
+
+
+def test_a_deleted_registry_is_a_finding(ws: Workspace) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(ws.root / "registry.sqlite") + suffix).unlink(missing_ok=True)
+    code, report = _verify(ws)
+    assert code == 1 and ({"registry.event", "audit.log"} & _kinds(report))
+
+
+def test_a_deleted_artifact_is_a_finding(ws: Workspace) -> None:
+    next(ws.artifacts_dir.glob("*/holdout.parquet")).unlink()
+    code, report = _verify(ws)
+    assert code == 1 and "artifact" in _kinds(report)
