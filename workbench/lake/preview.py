@@ -75,14 +75,19 @@ def pin(lake: Lake, query: PageQuery) -> PageQuery:
 
 
 def read_page(lake: Lake, query: PageQuery, offset: int = 0, limit: int = 200, total: int | None = None) -> Page:
-    """Rows `offset..offset+limit` of `query`; pass `total` from the previous page to skip the count."""
-    from workbench.lake.sql import check_predicate
+    """Rows `offset..offset+limit` of `query`; pass `total` from the previous page to skip the count.
 
+    A filter is a user's SQL, so the page is read on a sealed read-only handle (`sql_guard.reading`)."""
+    from workbench.lake.sql_guard import check_predicate, reading
+
+    where = f" WHERE ({check_predicate(query.where)}\n)" if query.where else ""
+    if where and not lake.read_only:
+        with reading(lake) as ro:
+            return read_page(ro, query, offset, limit, total)
     limit = max(0, min(int(limit), MAX_PAGE))
     offset = max(0, int(offset))
     query = pin(lake, query)
     ref = table_ref(lake, query.table, query.version, query.snapshot)
-    where = f" WHERE ({check_predicate(query.where)}\n)" if query.where else ""
     order = ""
     if query.sort is not None:
         names = [c.name for c in table_columns(lake, query.table, query.version)]
@@ -92,7 +97,7 @@ def read_page(lake: Lake, query: PageQuery, offset: int = 0, limit: int = 200, t
         tiebreak = ", rowid" if table_exists(lake, query.table) else ""
         order = f" ORDER BY {quote_ident(query.sort)} {direction}{tiebreak}"
     cur = lake.cursor()
-    from workbench.lake.sql import run_checked
+    from workbench.lake.sql_guard import run_read as run_checked
 
     if total is None:
         total = int(run_checked(cur, f"SELECT count(*) FROM {ref}{where}").fetchone()[0])

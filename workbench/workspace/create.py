@@ -43,14 +43,9 @@ def init_workspace(root: Path, *, sample: bool = False, name: str | None = None)
     create_lake(ws)
     with AuditLog(ws.audit_path, ws.root) as log:
         log.record("workspace.init", actor=ws.actor, subject=str(root), params={"sample": sample})
-        if sample_dir is not None:
-            paths = [sample_dir / f"{t}.parquet" for t in SAMPLE_TABLES]
-            with open_lake(ws) as lake:
-                versions = ingest_files(lake, paths, actor=ws.actor)
-            for v in versions:
-                log.record(
-                    "lake.ingest", actor=ws.actor, subject=v.table, data_version=v.version,
-                    fingerprint=v.fingerprint, params={"source": v.source, "rows": v.row_count},
-                )
+    if sample_dir is not None:
+        paths = [sample_dir / f"{t}.parquet" for t in SAMPLE_TABLES]
+        with open_lake(ws) as lake:
+            ingest_files(lake, paths, actor=ws.actor)  # audited: one lake.ingest event per table
     pending.rename(root / SETTINGS_FILE)
     return ws
