@@ -81,7 +81,7 @@ def export_data(
                 select = f"SELECT * FROM {table_ref(ro, table, version)}"
                 source = table if version is None else f"{table}@{version}"
             try:
-                rows = ro.cursor().execute(select).fetch_record_batch()
+                rows = ro.cursor().execute(select).to_arrow_reader()
                 writer.register("_wb_export", rows)
                 counted = writer.execute(
                     f"COPY (SELECT * FROM _wb_export) TO {quote_literal(str(tmp))} ({_COPY_OPTIONS[kind]})").fetchone()

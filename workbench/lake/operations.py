@@ -157,7 +157,7 @@ def sql_write(lake: Lake, sql: str, actor: str | None = None) -> TableVersion:
         def stage(cur: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
             view = "_wb_sql_source"
             try:
-                cur.register(view, ro.cursor().execute(select).fetch_record_batch())
+                cur.register(view, ro.cursor().execute(select).to_arrow_reader())
                 return [stage_version(lake, cur, table, f"SELECT * FROM {view}", f"sql: {select}")]
             except duckdb.Error as exc:
                 raise read_error(exc) from exc

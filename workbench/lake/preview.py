@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import duckdb
+
 from workbench.errors import LakeError
 from workbench.lake.catalog import current_snapshot, table_columns, table_exists, table_ref
 from workbench.lake.engine import Lake
@@ -97,14 +99,17 @@ def read_page(lake: Lake, query: PageQuery, offset: int = 0, limit: int = 200, t
         tiebreak = ", rowid" if table_exists(lake, query.table) else ""
         order = f" ORDER BY {quote_ident(query.sort)} {direction}{tiebreak}"
     cur = lake.cursor()
-    from workbench.lake.sql_guard import run_read as run_checked
+    from workbench.lake.sql_guard import read_error
 
-    if total is None:
-        total = int(run_checked(cur, f"SELECT count(*) FROM {ref}{where}").fetchone()[0])
-    rel = run_checked(cur, f"SELECT * FROM {ref}{where}{order} LIMIT {limit} OFFSET {offset}")
+    try:
+        if total is None:
+            total = int(cur.execute(f"SELECT count(*) FROM {ref}{where}").fetchone()[0])
+        rel = cur.execute(f"SELECT * FROM {ref}{where}{order} LIMIT {limit} OFFSET {offset}")
+        rows = rel.fetchall()
+    except duckdb.Error as exc:
+        raise read_error(exc) from exc
     columns = [d[0] for d in rel.description]
     dtypes = [str(d[1]) for d in rel.description]
-    rows = rel.fetchall()
     return Page(table=query.table, columns=columns, dtypes=dtypes, rows=rows, offset=offset, total_rows=total,
                 snapshot=query.snapshot, query=query)
 

@@ -124,11 +124,3 @@ def guarded_select(lake: Lake, sql: str) -> str:
     if not lake.read_only:
         raise LakeError("Internal error: a read-only query was about to run on a lake handle that can write.")
     return check_select(sql)
-
-
-def run_read(cur: duckdb.DuckDBPyConnection, sql: str, prefix: str = "SQL error") -> duckdb.DuckDBPyConnection:
-    """Execute our SQL around a guarded query, with DuckDB's error (or its write refusal) as one sentence."""
-    try:
-        return cur.execute(sql)
-    except duckdb.Error as exc:
-        raise read_error(exc, prefix) from exc
