@@ -1,4 +1,4 @@
-"""Data files no catalog row references, and empty folders: what a killed writer leaves in the data folder.
+"""Data files no catalog row references, and empty folders no live table owns: what a killed writer leaves.
 
 A writer killed mid-ingest (`kill -9`, a power cut) has written Parquet files that its transaction never
 committed; nothing refers to them and DuckLake never removes them. A file counts as referenced when any
@@ -39,7 +39,8 @@ class CleanupResult:
         return dict(self.__dict__)
 
 
-def _referenced_names(catalog: Path) -> set[str]:
+def _referenced(catalog: Path) -> tuple[set[str], set[str]]:
+    """(names of every file the catalog references, relative folders of the live schemas and tables)."""
     con = sqlite3.connect(f"file:{catalog}?mode=ro", uri=True, timeout=30)
     try:
         tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
@@ -47,7 +48,13 @@ def _referenced_names(catalog: Path) -> set[str]:
         for table in _REFERENCING:
             if table in tables:
                 names.update(str(r[0]).replace("\\", "/").rsplit("/", 1)[-1] for r in con.execute(f"SELECT path FROM {table}"))
-        return names
+        # A table whose rows are all inlined has an empty folder DuckLake made for it: not debris.
+        live = con.execute(
+            "SELECT s.path, t.path FROM ducklake_schema s LEFT JOIN ducklake_table t ON t.schema_id = s.schema_id "
+            "AND t.end_snapshot IS NULL AND t.path_is_relative WHERE s.end_snapshot IS NULL AND s.path_is_relative"
+        ).fetchall() if {"ducklake_schema", "ducklake_table"} <= tables else []
+        folders = {str(sp).strip("/") for sp, _ in live} | {f"{str(sp).strip('/')}/{str(tp).strip('/')}" for sp, tp in live if tp}
+        return names, folders
     except sqlite3.DatabaseError as exc:
         raise LakeError(f"Cannot read the lake catalog {catalog}: {exc}") from exc
     finally:
@@ -62,7 +69,7 @@ def find_orphans(workspace: Workspace) -> CleanupResult:
     root = workspace.lake_data
     if not root.is_dir():
         return CleanupResult(dry_run=True)
-    referenced = _referenced_names(workspace.lake_catalog)
+    referenced, live_folders = _referenced(workspace.lake_catalog)
     files, size = [], 0
     for path in sorted(root.rglob("ducklake-*.parquet")):
         if path.is_file() and path.name not in referenced:
@@ -71,8 +78,9 @@ def find_orphans(workspace: Workspace) -> CleanupResult:
     removed = {root / f for f in files}
     folders = []
     for folder in sorted((p for p in root.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
-        if all(child in removed for child in folder.iterdir()):
-            folders.append(str(folder.relative_to(root)))
+        rel = folder.relative_to(root).as_posix()
+        if rel not in live_folders and all(child in removed for child in folder.iterdir()):
+            folders.append(rel)
             removed.add(folder)
     return CleanupResult(files=files, folders=folders, bytes=size, dry_run=True)
 
