@@ -81,8 +81,8 @@ def commit_staged(lake: Lake, cur: duckdb.DuckDBPyConnection, entries: list[dict
                   message: str, event_for: EventFor) -> list[TableVersion]:
     """Finish a write staged in `cur`'s open transaction: metadata, audit events, COMMIT — or roll back."""
     write_id = uuid.uuid4().hex
-    for entry in entries:
-        entry["source"] = redact_sql(str(entry.get("source", "")))
+    for entry in entries:  # sources and lineage text come from SQL, specs and paths: no secret in the catalog
+        entry.update({k: redact_sql(v) for k, v in entry.items() if isinstance(v, str)})
         entry["write_id"] = write_id
     cur.execute(f"CALL {LAKE_ALIAS}.set_commit_message(?, ?, extra_info => ?)",
                 [actor, redact_sql(message), json.dumps({"workbench": 1, "tables": entries})])
