@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from workbench.lake import open_lake
 from workbench.lake.catalog import list_tables, table_versions
@@ -154,3 +155,32 @@ def test_shells_write_no_lake_events_of_their_own() -> None:
     for rel in ("cli/lake.py", "tui/lake/dialogs.py", "tui/lake/sql_console.py", "tui/panes/lake.py"):
         text = (root / rel).read_text(encoding="utf-8")
         assert "AuditLog" not in text and ".record(" not in text, rel
+
+
+def test_a_commit_that_fails_after_its_event_is_audited_as_failed(empty_workspace: Workspace, tmp_path: Path,
+                                                                  monkeypatch) -> None:
+    """Someone writes behind the lock between our event and our COMMIT: the commit conflicts, and the log
+    says so with a `lake.write_failed` naming the write_id, so `check_lake` does not report the event."""
+    from workbench.errors import LakeWriteError
+    from workbench.lake import operations
+    from workbench.lake.engine import connect
+    from workbench.lake.integrity import check_lake
+
+    ws = empty_workspace
+    real = operations._record_or_refuse
+
+    def record_then_interfere(workspace, events, what):  # type: ignore[no-untyped-def]
+        real(workspace, events, what)
+        con = connect(workspace)
+        try:
+            con.execute("CREATE TABLE t AS SELECT 1 AS k")
+        finally:
+            con.close()
+
+    monkeypatch.setattr(operations, "_record_or_refuse", record_then_interfere)
+    with open_lake(ws) as lake, pytest.raises(LakeWriteError, match="audited as failed"):
+        operations.ingest(lake, [_csv(tmp_path / "t.csv", 10)], table="t")
+    [announced] = _events(ws, "lake.ingest")
+    [failed] = _events(ws, "lake.write_failed")
+    assert failed["params"]["write_id"] == announced["params"]["write_id"]
+    assert [f.kind for f in check_lake(ws)] == ["lake.snapshot"]  # only the write made behind Workbench's back

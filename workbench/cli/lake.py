@@ -102,11 +102,11 @@ def versions(state: CliState, table: str, as_json: bool) -> None:
 def ingest(state: CliState, paths: tuple[Path, ...], table: str | None, replace: bool, as_json: bool) -> None:
     """Load CSV or Parquet files into the lake as new table versions (all or nothing)."""
     from workbench.lake import open_lake
-    from workbench.lake.operations import ingest as ingest_files
+    from workbench.lake import operations
 
     ws = state.workspace()
     with open_lake(ws) as lk:
-        created = ingest_files(lk, list(paths), table=table, replace=replace, actor=ws.actor)
+        created = operations.ingest(lk, list(paths), table=table, replace=replace, actor=ws.actor)
     if as_json:
         echo_json([v.as_dict() for v in created])
         return
@@ -184,7 +184,7 @@ def sql(state: CliState, statement: str | None, sql_file: Path | None, allow_wri
     """Run one SQL statement against the lake (read-only unless --write)."""
     from workbench.errors import LakeError
     from workbench.lake import open_lake
-    from workbench.lake.operations import sql_write
+    from workbench.lake import operations
     from workbench.lake.sql import query_page
     from workbench.lake.sql_history import add_history
 
@@ -195,7 +195,7 @@ def sql(state: CliState, statement: str | None, sql_file: Path | None, allow_wri
     try:
         with open_lake(ws, read_only=not allow_write) as lk:
             if allow_write:
-                version = sql_write(lk, text, ws.actor)
+                version = operations.sql_write(lk, text, ws.actor)
             else:
                 page = query_page(lk, text, offset=offset, limit=limit)
     except LakeError:
@@ -229,7 +229,7 @@ def attach(state: CliState, path: Path | None, name: str | None, list_only: bool
     from workbench.lake import open_lake
     from workbench.lake.attach import list_sources, source_tables
     from workbench.lake.names import table_name_from_path
-    from workbench.lake.operations import attach as attach_source, detach as detach_source
+    from workbench.lake import operations
 
     ws = state.workspace()
     if list_only or (path is None and remove is None):
@@ -246,11 +246,11 @@ def attach(state: CliState, path: Path | None, name: str | None, list_only: bool
         if remove is not None:
             if path is not None:
                 raise LakeError("Give either PATH to attach or --remove NAME, not both.")
-            source = detach_source(lk, remove, actor=ws.actor)
+            source = operations.detach(lk, remove, actor=ws.actor)
             tables: list[str] = []
         else:
             assert path is not None
-            source, tables = attach_source(lk, path, name or table_name_from_path(Path(path)), actor=ws.actor)
+            source, tables = operations.attach(lk, path, name or table_name_from_path(Path(path)), actor=ws.actor)
     if as_json:
         echo_json({**source.as_dict(), "tables": tables, "attached": remove is None})
     elif remove is not None:
@@ -270,15 +270,15 @@ def attach(state: CliState, path: Path | None, name: str | None, list_only: bool
 def export(state: CliState, source: str, path: Path, fmt: str | None, query: bool, force: bool, as_json: bool) -> None:
     """Export SOURCE (a table, TABLE@N, or with --query a SELECT) to a CSV, Parquet or JSON file."""
     from workbench.lake import open_lake
-    from workbench.lake.operations import export as export_data
+    from workbench.lake import operations
 
     ws = state.workspace()
     with open_lake(ws, read_only=True) as lk:
         if query:
-            result = export_data(lk, path, query=source, fmt=fmt, overwrite=force, actor=ws.actor)
+            result = operations.export(lk, path, query=source, fmt=fmt, overwrite=force, actor=ws.actor)
         else:
             name, version = _table_and_version(source, None)
-            result = export_data(lk, path, table=name, version=version, fmt=fmt, overwrite=force, actor=ws.actor)
+            result = operations.export(lk, path, table=name, version=version, fmt=fmt, overwrite=force, actor=ws.actor)
     if as_json:
         echo_json(result.as_dict())
         return
@@ -295,11 +295,11 @@ def export(state: CliState, source: str, path: Path, fmt: str | None, query: boo
 def prune(state: CliState, table: str, keep: int, dry_run: bool, as_json: bool) -> None:
     """Delete old versions of TABLE for good (they stop being readable); audited."""
     from workbench.lake import open_lake
-    from workbench.lake.operations import prune as prune_versions
+    from workbench.lake import operations
 
     ws = state.workspace()
     with open_lake(ws, read_only=dry_run) as lk:
-        result = prune_versions(lk, table, keep=keep, dry_run=dry_run, actor=ws.actor)
+        result = operations.prune(lk, table, keep=keep, dry_run=dry_run, actor=ws.actor)
     if as_json:
         echo_json(result.as_dict())
         return
@@ -318,10 +318,10 @@ def prune(state: CliState, table: str, keep: int, dry_run: bool, as_json: bool) 
 @pass_state
 def cleanup(state: CliState, dry_run: bool, as_json: bool) -> None:
     """Delete data files no table version references (left by a killed writer) and empty folders; audited."""
-    from workbench.lake.operations import cleanup as cleanup_lake
+    from workbench.lake import operations
 
     ws = state.workspace()
-    result = cleanup_lake(ws, dry_run=dry_run, actor=ws.actor)
+    result = operations.cleanup(ws, dry_run=dry_run, actor=ws.actor)
     if as_json:
         echo_json(result.as_dict())
         return
