@@ -188,8 +188,10 @@ def _seal(con: duckdb.DuckDBPyConnection, ws: Workspace) -> None:
     if ws.storage_is_local:
         data = [str(p) for p in ws.lake_data.rglob("*") if p.is_file()] if ws.lake_data.exists() else []
         files, folders = source_paths(ws)
+        spill = ws.state_dir / "duckdb_tmp"  # big sorts may spill; outside the lake, so harmless to allow
+        con.execute("SET temp_directory = ?", [str(spill)])
         con.execute("SET allowed_paths = ?", [data + files])
-        con.execute("SET allowed_directories = ?", [folders])
+        con.execute("SET allowed_directories = ?", [[*folders, str(spill) + "/"]])
         con.execute("SET enable_external_access = false")
     con.execute("SET lock_configuration = true")
 

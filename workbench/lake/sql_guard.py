@@ -68,6 +68,9 @@ def check_select(sql: str) -> str:
         raise LakeError(f"Run one SQL statement at a time (found {len(statements)}).")
     stmt = statements[0]
     if stmt.type != duckdb.StatementType.SELECT:
+        if stmt.type in (duckdb.StatementType.CALL, duckdb.StatementType.SET, duckdb.StatementType.PRAGMA):
+            raise LakeError(f"{stmt.type.name} runs maintenance or changes settings, which a read cannot do; "
+                            "old versions are removed with the audited `workbench lake prune`.")
         if is_write_statement(sql):
             raise LakeError("This statement writes to the lake; writes are off (turn them on with --write, or ctrl+w in the console).")
         raise LakeError(
