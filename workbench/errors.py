@@ -45,6 +45,13 @@ class SpecError(BadInputError):
     title = "Run spec problem"
 
 
+class LakeWriteError(WorkbenchError):
+    """A lake write could not be completed together with its audit event (the lake is left as it was)."""
+
+    title = "Lake write failed"
+    exit_code = ExitCode.RUN_FAILED
+
+
 class RunFailedError(WorkbenchError):
     title = "Run failed"
     exit_code = ExitCode.RUN_FAILED

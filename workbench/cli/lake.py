@@ -1,4 +1,6 @@
-"""`workbench lake ...`: tables, show, profile, versions, sql, ingest, attach, export, prune."""
+"""`workbench lake ...`: tables, show, profile, versions, sql, ingest, attach, export, prune, cleanup.
+
+Reads open the lake read-only; every write is a core operation (`lake/operations.py`) that records its event."""
 
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ def tables(state: CliState, as_json: bool) -> None:
     from workbench.lake import open_lake
     from workbench.lake.catalog import list_tables
 
-    with open_lake(state.workspace()) as lk:
+    with open_lake(state.workspace(), read_only=True) as lk:
         infos = list_tables(lk)
     if as_json:
         echo_json([t.as_dict() for t in infos])
@@ -63,7 +65,7 @@ def show(state: CliState, table: str, limit: int, offset: int, version: int | No
     from workbench.lake.preview import preview_table
 
     table, version = _table_and_version(table, version)
-    with open_lake(state.workspace()) as lk:
+    with open_lake(state.workspace(), read_only=True) as lk:
         page = preview_table(lk, table, offset=offset, limit=limit, version=version, sort=sort, descending=desc,
                              where=where)
     if as_json:
@@ -82,7 +84,7 @@ def versions(state: CliState, table: str, as_json: bool) -> None:
     from workbench.lake import open_lake
     from workbench.lake.catalog import require_table, table_versions
 
-    with open_lake(state.workspace()) as lk:
+    with open_lake(state.workspace(), read_only=True) as lk:
         require_table(lk, table)
         found = table_versions(lk, table)
     if as_json:
@@ -100,17 +102,12 @@ def versions(state: CliState, table: str, as_json: bool) -> None:
 @pass_state
 def ingest(state: CliState, paths: tuple[Path, ...], table: str | None, replace: bool, as_json: bool) -> None:
     """Load CSV or Parquet files into the lake as new table versions (all or nothing)."""
-    from workbench.audit import AuditLog
     from workbench.lake import open_lake
-    from workbench.lake.ingest import ingest_files
+    from workbench.lake import operations
 
     ws = state.workspace()
     with open_lake(ws) as lk:
-        created = ingest_files(lk, list(paths), table=table, replace=replace, actor=ws.actor)
-    with AuditLog(ws.audit_path, ws.root) as log:
-        for v in created:
-            log.record("lake.ingest", actor=ws.actor, subject=v.table, data_version=v.version,
-                       fingerprint=v.fingerprint, params={"source": v.source, "rows": v.row_count, "replace": replace})
+        created = operations.ingest(lk, list(paths), table=table, replace=replace, actor=ws.actor)
     if as_json:
         echo_json([v.as_dict() for v in created])
         return
@@ -148,7 +145,7 @@ def profile(state: CliState, table: str, target: str | None, positive: str | Non
     from workbench.lake.versus_target import versus_target
 
     name, version = _table_and_version(table, None)
-    with open_lake(state.workspace()) as lk:
+    with open_lake(state.workspace(), read_only=True) as lk:
         prof = profile_table(lk, name, version, basic_only=basic)
         vs = versus_target(lk, name, target, version, positive=positive) if target else None
     if as_json:
@@ -188,7 +185,8 @@ def sql(state: CliState, statement: str | None, sql_file: Path | None, allow_wri
     """Run one SQL statement against the lake (read-only unless --write)."""
     from workbench.errors import LakeError
     from workbench.lake import open_lake
-    from workbench.lake.sql import query_page, write_table
+    from workbench.lake import operations
+    from workbench.lake.sql import query_page
     from workbench.lake.sql_history import add_history
 
     if (statement is None) == (sql_file is None):
@@ -196,11 +194,9 @@ def sql(state: CliState, statement: str | None, sql_file: Path | None, allow_wri
     text = statement if statement is not None else sql_file.read_text(encoding="utf-8")  # type: ignore[union-attr]
     ws = state.workspace()
     try:
-        with open_lake(ws) as lk:
+        with open_lake(ws, read_only=not allow_write) as lk:
             if allow_write:
-                version = write_table(lk, text, ws.actor)
-                _audit(ws, "lake.sql_write", version.table, params={"sql": text.strip(), "rows": version.row_count},
-                       data_version=version.version, fingerprint=version.fingerprint)
+                version = operations.sql_write(lk, text, ws.actor)
             else:
                 page = query_page(lk, text, offset=offset, limit=limit)
     except LakeError:
@@ -221,13 +217,6 @@ def sql(state: CliState, statement: str | None, sql_file: Path | None, allow_wri
     click.echo(f"({page.caption})")
 
 
-def _audit(ws, kind: str, subject: str, **fields) -> None:  # type: ignore[no-untyped-def]
-    from workbench.audit import AuditLog
-
-    with AuditLog(ws.audit_path, ws.root) as log:
-        log.record(kind, actor=ws.actor, subject=subject, **fields)
-
-
 @lake.command()
 @click.argument("path", required=False, type=click.Path(path_type=Path))
 @click.option("--as", "name", help="Name to query the source by (default: derived from PATH).")
@@ -239,12 +228,13 @@ def attach(state: CliState, path: Path | None, name: str | None, list_only: bool
     """Attach a .duckdb/.sqlite file or a folder of Parquet/CSV files read-only, as NAME.table."""
     from workbench.errors import LakeError
     from workbench.lake import open_lake
-    from workbench.lake.attach import attach_source, detach_source, list_sources, source_tables
+    from workbench.lake.attach import list_sources, source_tables
     from workbench.lake.names import table_name_from_path
+    from workbench.lake import operations
 
     ws = state.workspace()
     if list_only or (path is None and remove is None):
-        with open_lake(ws) as lk:
+        with open_lake(ws, read_only=True) as lk:
             found = [(s, [t.name for t in source_tables(lk, s.name)]) for s in list_sources(ws)]
         if as_json:
             echo_json([{**s.as_dict(), "tables": t} for s, t in found])
@@ -257,14 +247,11 @@ def attach(state: CliState, path: Path | None, name: str | None, list_only: bool
         if remove is not None:
             if path is not None:
                 raise LakeError("Give either PATH to attach or --remove NAME, not both.")
-            source = detach_source(lk, remove)
-            _audit(ws, "lake.detach", source.name, params=source.as_dict())
+            source = operations.detach(lk, remove, actor=ws.actor)
             tables: list[str] = []
         else:
             assert path is not None
-            source = attach_source(lk, path, name or table_name_from_path(Path(path)))
-            tables = [t.name for t in source_tables(lk, source.name)]
-            _audit(ws, "lake.attach", source.name, params={**source.as_dict(), "tables": tables})
+            source, tables = operations.attach(lk, path, name or table_name_from_path(Path(path)), actor=ws.actor)
     if as_json:
         echo_json({**source.as_dict(), "tables": tables, "attached": remove is None})
     elif remove is not None:
@@ -284,16 +271,15 @@ def attach(state: CliState, path: Path | None, name: str | None, list_only: bool
 def export(state: CliState, source: str, path: Path, fmt: str | None, query: bool, force: bool, as_json: bool) -> None:
     """Export SOURCE (a table, TABLE@N, or with --query a SELECT) to a CSV, Parquet or JSON file."""
     from workbench.lake import open_lake
-    from workbench.lake.export import export_data
+    from workbench.lake import operations
 
     ws = state.workspace()
-    with open_lake(ws) as lk:
+    with open_lake(ws, read_only=True) as lk:
         if query:
-            result = export_data(lk, path, query=source, fmt=fmt, overwrite=force)
+            result = operations.export(lk, path, query=source, fmt=fmt, overwrite=force, actor=ws.actor)
         else:
             name, version = _table_and_version(source, None)
-            result = export_data(lk, path, table=name, version=version, fmt=fmt, overwrite=force)
-    _audit(ws, "lake.export", result.source, params=result.as_dict())
+            result = operations.export(lk, path, table=name, version=version, fmt=fmt, overwrite=force, actor=ws.actor)
     if as_json:
         echo_json(result.as_dict())
         return
@@ -310,13 +296,11 @@ def export(state: CliState, source: str, path: Path, fmt: str | None, query: boo
 def prune(state: CliState, table: str, keep: int, dry_run: bool, as_json: bool) -> None:
     """Delete old versions of TABLE for good (they stop being readable); audited."""
     from workbench.lake import open_lake
-    from workbench.lake.prune import prune_versions
+    from workbench.lake import operations
 
     ws = state.workspace()
-    with open_lake(ws) as lk:
-        result = prune_versions(lk, table, keep=keep, dry_run=dry_run)
-    if not dry_run:
-        _audit(ws, "lake.prune", table, params=result.as_dict())
+    with open_lake(ws, read_only=dry_run) as lk:
+        result = operations.prune(lk, table, keep=keep, dry_run=dry_run, actor=ws.actor)
     if as_json:
         echo_json(result.as_dict())
         return
@@ -327,3 +311,24 @@ def prune(state: CliState, table: str, keep: int, dry_run: bool, as_json: bool) 
     if result.shared_versions:
         click.echo(f"Versions {', '.join(map(str, result.shared_versions))} share a snapshot with other tables' kept "
                    "versions and stay readable until those are pruned.")
+
+
+@lake.command()
+@click.option("--dry-run", is_flag=True, help="Say what would be removed; change nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_state
+def cleanup(state: CliState, dry_run: bool, as_json: bool) -> None:
+    """Delete data files no table version references (left by a killed writer) and empty folders; audited."""
+    from workbench.lake import operations
+
+    ws = state.workspace()
+    result = operations.cleanup(ws, dry_run=dry_run, actor=ws.actor)
+    if as_json:
+        echo_json(result.as_dict())
+        return
+    if result.empty:
+        click.echo("Nothing to clean up: every data file belongs to a table version.")
+        return
+    verb = "Would remove" if dry_run else "Removed"
+    click.echo(f"{verb} {len(result.files)} orphaned data file(s) ({_size(result.bytes) or '0 B'}) "
+               f"and {len(result.folders)} empty folder(s).")

@@ -92,13 +92,18 @@ def _current_data(lake: Any, version: dict[str, Any]) -> tuple[str | None, int |
     from workbench.lake.catalog import latest_version
     from workbench.lake.engine import LAKE_ALIAS
     from workbench.lake.fingerprint import fingerprint_relation
-    from workbench.lake.query import check_read_only
+    import duckdb
+
+    from workbench.lake.sql_guard import guarded_select, read_error
 
     if version["data_table"]:
         latest = latest_version(lake, version["data_table"])
         return (latest.fingerprint, latest.version, latest.created_at) if latest else (None, None, None)
     cur = lake.cursor()
-    fingerprint, _ = fingerprint_relation(cur, f"({check_read_only(version['data_query'])})")
+    try:
+        fingerprint, _ = fingerprint_relation(cur, f"({guarded_select(lake, version['data_query'])})")
+    except duckdb.Error as exc:
+        raise read_error(exc, "The training query failed") from exc
     snapshot, at = cur.execute(
         f"SELECT snapshot_id, strftime(snapshot_time, '%Y-%m-%dT%H:%M:%SZ') FROM ducklake_snapshots('{LAKE_ALIAS}') "
         "ORDER BY snapshot_id DESC LIMIT 1").fetchone()
@@ -183,7 +188,7 @@ def governance_report(workspace: Workspace, policy: Policy | None = None, now: d
             in_flight = sum(1 for r in RunRecords(log).list_runs(limit=10_000) if r.get("state") in IN_FLIGHT_STATES)
     models, refused = [], []
     if verification.chain is not None:
-        with RegistryStore.open(workspace) as store, open_lake(workspace) as lake:
+        with RegistryStore.open(workspace) as store, open_lake(workspace, read_only=True) as lake:
             for name in store.model_names():
                 try:
                     models.append(_model_status(store, lake, name, policy, now))

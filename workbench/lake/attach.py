@@ -12,7 +12,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import duckdb
 
@@ -71,8 +71,11 @@ def _kind_of(path: Path) -> str:
     return kind
 
 
-def attach_source(lake: Lake, path: Path, name: str) -> Source:
-    """Register `path` as a read-only source called `name`, after checking it really opens."""
+def attach_source(lake: Lake, path: Path, name: str,
+                  before_publish: Callable[[Source], None] | None = None) -> Source:
+    """Register `path` as a read-only source called `name`, after checking it really opens.
+
+    `before_publish` (the audit event) runs before the registry is written: if it raises, nothing changes."""
     name = check_table_name(name)
     if name.lower() in _RESERVED:
         raise LakeError(f"{name!r} is a reserved database name; choose another with --as.")
@@ -85,20 +88,39 @@ def attach_source(lake: Lake, path: Path, name: str) -> Source:
         raise LakeError(f"A source named {name!r} is already attached; detach it first or choose another name.")
     source = Source(name=name, path=str(p), kind=_kind_of(p))
     _attach(lake, source)  # fails with a clear message if the file is not what it claims to be
+    if before_publish is not None:
+        try:
+            before_publish(source)
+        except BaseException:
+            lake.cursor().execute(f"DETACH {quote_ident(name)}")
+            raise
     _write_registry(lake.workspace, [*existing, source])
     return source
 
 
-def detach_source(lake: Lake, name: str) -> Source:
+def detach_source(lake: Lake, name: str, before_publish: Callable[[Source], None] | None = None) -> Source:
     existing = list_sources(lake.workspace)
     found = next((s for s in existing if s.name == name), None)
     if found is None:
         known = ", ".join(s.name for s in existing) or "none"
         raise LakeError(f"No attached source named {name!r} (sources: {known}).")
+    if before_publish is not None:
+        before_publish(found)
     if name in _attached_names(lake):
         lake.cursor().execute(f"DETACH {quote_ident(name)}")
     _write_registry(lake.workspace, [s for s in existing if s.name != name])
     return found
+
+
+def source_paths(ws: Workspace) -> tuple[list[str], list[str]]:
+    """(files, folders) the registered sources read: what a sealed read-only connection may still open."""
+    files, folders = [], []
+    for source in list_sources(ws):
+        if source.kind == "folder":
+            folders.append(str(Path(source.path)) + "/")
+        else:
+            files += [source.path, source.path + ".wal"]
+    return files, folders
 
 
 def _attached_names(lake: Lake) -> set[str]:

@@ -18,7 +18,7 @@ import importlib.resources
 import importlib.util
 import sqlite3
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -116,8 +116,11 @@ def _check_data_home(workspace: Workspace, backend: str) -> bool:
     return True  # no data file anywhere yet: the lake may move, and its catalog says where to from now on
 
 
-def connect(workspace: Workspace) -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection with the lake attached as `lake` and selected as the default catalog."""
+def connect(workspace: Workspace, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with the lake attached as `lake` and selected as the default catalog.
+
+    `read_only` attaches DuckLake READ_ONLY and changes nothing on disk; `open_lake(read_only=True)` then
+    seals the connection (`_seal`)."""
     if not workspace.lake_catalog.exists():
         raise LakeError(f"No lake catalog at {workspace.lake_catalog}; run `workbench init` first.")
     storage = lake_storage(workspace)  # first: an unreachable back-end fails before anything is touched
@@ -125,7 +128,7 @@ def connect(workspace: Workspace) -> duckdb.DuckDBPyConnection:
         raise BackendUnavailableError(f"The storage back-end {storage.name!r} cannot serve files to DuckDB "
                                       "(SUPPORTS_DUCKDB is False), so it cannot hold the lake.")
     backend = storage.name if storage is not None else "local"
-    move_home = _check_data_home(workspace, backend)
+    move_home = _check_data_home(workspace, backend) and not read_only
     ext_dir = workspace.state_dir / "duckdb_extensions"
     ext_dir.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(
@@ -142,7 +145,8 @@ def connect(workspace: Workspace) -> duckdb.DuckDBPyConnection:
             except duckdb.Error:
                 con.execute(f"INSTALL '{_extension_file(name, module)}'")
                 con.execute(f"LOAD {name}")
-        prepare_catalog(workspace.lake_catalog)
+        if not read_only:
+            prepare_catalog(workspace.lake_catalog)
         if storage is None:
             data_path = _sql_path(workspace.lake_data) + "/"
         else:
@@ -153,7 +157,7 @@ def connect(workspace: Workspace) -> duckdb.DuckDBPyConnection:
             # Data files are stored relative to DATA_PATH; overriding it keeps a workspace relocatable
             # (moved, copied, or mounted elsewhere; a bucket copied to another prefix) instead of pinned
             # to the path it was created at. Which back-end holds them is checked above.
-            f"(DATA_PATH '{data_path}', OVERRIDE_DATA_PATH TRUE)"
+            f"(DATA_PATH '{data_path}', OVERRIDE_DATA_PATH TRUE{', READ_ONLY' if read_only else ''})"
         )
         if move_home:
             _set_data_home(workspace.lake_catalog, backend, storage.url(LAKE_DATA_KEY) if storage else "")
@@ -169,26 +173,75 @@ def connect(workspace: Workspace) -> duckdb.DuckDBPyConnection:
     return con
 
 
+def _seal(con: duckdb.DuckDBPyConnection, ws: Workspace) -> None:
+    """Make a read-only handle unable to write anything, whatever a query calls.
+
+    A READ_ONLY DuckLake attach refuses every catalog write, but some maintenance functions write their
+    Parquet file before they fail (`ducklake_flush_inlined_data` left one behind). So the registered sources
+    are attached first, and then external access is limited to the files that exist: the lake's data files
+    and the sources. No file can be created or deleted in the lake, no folder listed, and the settings are
+    locked, so no query can lift this. Non-local storage keeps DuckDB's network access (its files are read
+    through it); its catalog is still attached READ_ONLY."""
+    from workbench.lake.attach import ensure_sources, source_paths
+
+    ensure_sources(Lake(workspace=ws, con=con, _lock=threading.Lock()))  # attaching is refused once sealed
+    if ws.storage_is_local:
+        data = [str(p) for p in ws.lake_data.rglob("*") if p.is_file()] if ws.lake_data.exists() else []
+        files, folders = source_paths(ws)
+        spill = ws.state_dir / "duckdb_tmp"  # big sorts may spill; outside the lake, so harmless to allow
+        con.execute("SET temp_directory = ?", [str(spill)])
+        con.execute("SET allowed_paths = ?", [data + files])
+        con.execute("SET allowed_directories = ?", [[*folders, str(spill) + "/"]])
+        con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
+
+
+def catalog_head(workspace: Workspace) -> int | None:
+    """The newest snapshot id in the catalog, read straight from SQLite (cheap: no DuckDB, no lock)."""
+    try:
+        con = sqlite3.connect(f"file:{workspace.lake_catalog}?mode=ro", uri=True, timeout=30)
+    except sqlite3.Error:
+        return None
+    try:
+        return con.execute("SELECT max(snapshot_id) FROM ducklake_snapshot").fetchone()[0]
+    except sqlite3.Error:
+        return None
+    finally:
+        con.close()
+
+
 def _sql_path(path: Path | str) -> str:
     return str(path).replace("'", "''")
 
 
 @dataclass
 class Lake:
-    """The process's handle on the lake. Threads take `cursor()`s; writes go through `lake.ingest` etc."""
+    """The process's handle on the lake. Threads take `cursor()`s; writes go through `lake.operations`.
+
+    A `read_only` handle can only read the data files that existed when it was sealed; when another
+    process has committed since, `cursor()` opens a fresh sealed connection (older cursors keep working)."""
 
     workspace: Workspace
     con: duckdb.DuckDBPyConnection
     _lock: threading.Lock
+    read_only: bool = False
+    _head: int | None = None
+    _retired: list[duckdb.DuckDBPyConnection] = field(default_factory=list)
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         with self._lock:
+            if self.read_only and self.workspace.storage_is_local:
+                head = catalog_head(self.workspace)
+                if head != self._head:
+                    self._retired.append(self.con)
+                    self.con, self._head = _sealed_connection(self.workspace), head
             cur = self.con.cursor()
         cur.execute(f"USE {LAKE_ALIAS}")
         return cur
 
     def close(self) -> None:
-        self.con.close()
+        for con in [*self._retired, self.con]:
+            con.close()
 
     def __enter__(self) -> "Lake":
         return self
@@ -197,8 +250,26 @@ class Lake:
         self.close()
 
 
-def open_lake(workspace: Workspace) -> Lake:
-    return Lake(workspace=workspace, con=connect(workspace), _lock=threading.Lock())
+def open_lake(workspace: Workspace, read_only: bool = False) -> Lake:
+    """The lake for this process; `read_only=True` for every path that only reads (it cannot write)."""
+    if not read_only:
+        return Lake(workspace=workspace, con=connect(workspace), _lock=threading.Lock())
+    head = catalog_head(workspace)
+    return Lake(workspace=workspace, con=_sealed_connection(workspace), _lock=threading.Lock(), read_only=True,
+                _head=head)
+
+
+def _sealed_connection(workspace: Workspace) -> duckdb.DuckDBPyConnection:
+    con = connect(workspace, read_only=True)
+    try:
+        _seal(con, workspace)
+    except duckdb.Error as exc:
+        con.close()
+        raise LakeError(f"Cannot open the lake read-only: {str(exc).strip().splitlines()[0]}") from exc
+    except BaseException:
+        con.close()
+        raise
+    return con
 
 
 def create_lake(workspace: Workspace) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import duckdb
 
@@ -12,7 +12,7 @@ from workbench.errors import LakeError
 from workbench.lake.catalog import TableVersion, table_exists
 from workbench.lake.engine import Lake
 from workbench.lake.names import check_table_name, quote_literal, table_name_from_path
-from workbench.lake.versioning import Progress, check_column_names, commit_versions, committed_versions, stage_version
+from workbench.lake.versioning import Progress, check_column_names, stage_version
 
 _READERS = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet"}
 
@@ -109,13 +109,20 @@ def ingest_files(
     paths: Sequence[Path],
     table: str | None = None,
     replace: bool = False,
-    actor: str = "unknown",
+    actor: str | None = None,
     progress: Progress | None = None,
 ) -> list[TableVersion]:
-    """Ingest files in one lake transaction: every table gets its new version, or none does.
+    """Ingest files in one audited lake transaction: every table gets its new version, or none does.
 
     `progress` receives DuckDB's estimate (0–100) of the read currently running, for progress bars.
     """
+    from workbench.lake.operations import ingest
+
+    return ingest(lake, paths, table=table, replace=replace, actor=actor, progress=progress)
+
+
+def check_ingest(lake: Lake, paths: Sequence[Path], table: str | None, replace: bool) -> list[IngestRequest]:
+    """Everything that can be checked before a transaction opens: files, names, headers, columns."""
     requests = plan_ingest(paths, table)
     cur = lake.cursor()
     for req in requests:
@@ -123,30 +130,30 @@ def ingest_files(
             raise LakeError(f"Table {req.table!r} already exists; pass --replace to write a new version of it.")
         _check_csv_headers(req.paths)
         _check_same_columns(cur, req.paths)
+    return requests
+
+
+def stage_ingest(lake: Lake, cur: duckdb.DuckDBPyConnection, requests: Sequence[IngestRequest],
+                 progress: Progress | None = None) -> list[dict[str, Any]]:
+    """Inside `cur`'s open transaction: create every requested table version; their metadata entries."""
     entries = []
-    cur.execute("BEGIN TRANSACTION")
-    try:
-        for req in requests:
-            source = ", ".join(str(p) for p in req.paths)
-            try:
-                entry = stage_version(lake, cur, req.table, f"SELECT * FROM {_reader_sql(req.paths)}", source, progress)
-            except duckdb.Error as exc:
-                problem = _diagnose_csvs(req.paths)
-                raise LakeError(f"Cannot read {problem or source + ': ' + _clean_error(exc)}") from exc
-            if len(entry["schema"]) == 1:
-                # The sniffer falls back to one column when rows disagree; say which line is wrong.
-                problem = _diagnose_csvs(req.paths)
-                if problem:
-                    raise LakeError(f"Cannot read {problem}")
-            if entry["row_count"] == 0:
-                problem = _diagnose_csvs(req.paths)  # a lone ragged row can read as "no rows"
-                raise LakeError(f"Cannot read {problem}" if problem else f"{source} has a header but no rows; nothing was ingested.")
-            entries.append(entry)
-        commit_versions(cur, actor, "ingest " + ", ".join(e["table"] for e in entries), entries)
-    except BaseException:
-        cur.execute("ROLLBACK")
-        raise
-    return committed_versions(lake, entries)
+    for req in requests:
+        source = ", ".join(str(p) for p in req.paths)
+        try:
+            entry = stage_version(lake, cur, req.table, f"SELECT * FROM {_reader_sql(req.paths)}", source, progress)
+        except duckdb.Error as exc:
+            problem = _diagnose_csvs(req.paths)
+            raise LakeError(f"Cannot read {problem or source + ': ' + _clean_error(exc)}") from exc
+        if len(entry["schema"]) == 1:
+            # The sniffer falls back to one column when rows disagree; say which line is wrong.
+            problem = _diagnose_csvs(req.paths)
+            if problem:
+                raise LakeError(f"Cannot read {problem}")
+        if entry["row_count"] == 0:
+            problem = _diagnose_csvs(req.paths)  # a lone ragged row can read as "no rows"
+            raise LakeError(f"Cannot read {problem}" if problem else f"{source} has a header but no rows; nothing was ingested.")
+        entries.append(entry)
+    return entries
 
 
 def _check_csv_headers(paths: Sequence[Path]) -> None:

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import duckdb
+
 from workbench.errors import LakeError
 from workbench.lake.catalog import current_snapshot, table_columns, table_exists, table_ref
 from workbench.lake.engine import Lake
@@ -75,14 +77,19 @@ def pin(lake: Lake, query: PageQuery) -> PageQuery:
 
 
 def read_page(lake: Lake, query: PageQuery, offset: int = 0, limit: int = 200, total: int | None = None) -> Page:
-    """Rows `offset..offset+limit` of `query`; pass `total` from the previous page to skip the count."""
-    from workbench.lake.sql import check_predicate
+    """Rows `offset..offset+limit` of `query`; pass `total` from the previous page to skip the count.
 
+    A filter is a user's SQL, so the page is read on a sealed read-only handle (`sql_guard.reading`)."""
+    from workbench.lake.sql_guard import check_predicate, reading
+
+    where = f" WHERE ({check_predicate(query.where)}\n)" if query.where else ""
+    if where and not lake.read_only:
+        with reading(lake) as ro:
+            return read_page(ro, query, offset, limit, total)
     limit = max(0, min(int(limit), MAX_PAGE))
     offset = max(0, int(offset))
     query = pin(lake, query)
     ref = table_ref(lake, query.table, query.version, query.snapshot)
-    where = f" WHERE ({check_predicate(query.where)}\n)" if query.where else ""
     order = ""
     if query.sort is not None:
         names = [c.name for c in table_columns(lake, query.table, query.version)]
@@ -92,14 +99,17 @@ def read_page(lake: Lake, query: PageQuery, offset: int = 0, limit: int = 200, t
         tiebreak = ", rowid" if table_exists(lake, query.table) else ""
         order = f" ORDER BY {quote_ident(query.sort)} {direction}{tiebreak}"
     cur = lake.cursor()
-    from workbench.lake.sql import run_checked
+    from workbench.lake.sql_guard import read_error
 
-    if total is None:
-        total = int(run_checked(cur, f"SELECT count(*) FROM {ref}{where}").fetchone()[0])
-    rel = run_checked(cur, f"SELECT * FROM {ref}{where}{order} LIMIT {limit} OFFSET {offset}")
+    try:
+        if total is None:
+            total = int(cur.execute(f"SELECT count(*) FROM {ref}{where}").fetchone()[0])
+        rel = cur.execute(f"SELECT * FROM {ref}{where}{order} LIMIT {limit} OFFSET {offset}")
+        rows = rel.fetchall()
+    except duckdb.Error as exc:
+        raise read_error(exc) from exc
     columns = [d[0] for d in rel.description]
     dtypes = [str(d[1]) for d in rel.description]
-    rows = rel.fetchall()
     return Page(table=query.table, columns=columns, dtypes=dtypes, rows=rows, offset=offset, total_rows=total,
                 snapshot=query.snapshot, query=query)
 

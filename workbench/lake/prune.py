@@ -30,7 +30,14 @@ class PruneResult:
 
 
 def prune_versions(lake: Lake, table: str, keep: int = 1, dry_run: bool = False) -> PruneResult:
-    """Drop all but the newest `keep` versions of `table`; older versions stop being readable."""
+    """Drop all but the newest `keep` versions of `table`, audited; older versions stop being readable."""
+    from workbench.lake.operations import prune
+
+    return prune(lake, table, keep=keep, dry_run=dry_run)
+
+
+def plan_prune(lake: Lake, table: str, keep: int = 1) -> tuple[PruneResult, list[int]]:
+    """What pruning would do (as a dry-run result) and the snapshot ids it would expire."""
     if keep < 1:
         raise LakeError("Keep at least one version (--keep 1 or more).")
     require_table(lake, table)
@@ -41,15 +48,19 @@ def prune_versions(lake: Lake, table: str, keep: int = 1, dry_run: bool = False)
     expire = sorted({v.snapshot_id for v in old} - needed)
     pruned = [v.version for v in old if v.snapshot_id in expire]
     shared = [v.version for v in old if v.snapshot_id not in expire]
-    files = 0
-    if expire and not dry_run:
-        cur = lake.cursor()
-        ids = ", ".join(str(int(s)) for s in expire)
-        try:
-            cur.execute(f"CALL ducklake_expire_snapshots('{LAKE_ALIAS}', versions => [{ids}])")
-            deleted = cur.execute(f"CALL ducklake_cleanup_old_files('{LAKE_ALIAS}', cleanup_all => true)").fetchall()
-        except duckdb.Error as exc:
-            raise LakeError(f"Cannot prune {table}: {str(exc).strip().splitlines()[0]}") from exc
-        files = len(deleted)
     return PruneResult(table=table, pruned_versions=pruned, kept_versions=[v.version for v in kept],
-                       shared_versions=shared, files_deleted=files, dry_run=dry_run)
+                       shared_versions=shared, dry_run=True), expire
+
+
+def expire_snapshots(cur: duckdb.DuckDBPyConnection, table: str, snapshot_ids: list[int]) -> None:
+    """Inside `cur`'s open transaction: expire the snapshots (committed with the transaction)."""
+    ids = ", ".join(str(int(s)) for s in snapshot_ids)
+    try:
+        cur.execute(f"CALL ducklake_expire_snapshots('{LAKE_ALIAS}', versions => [{ids}])")
+    except duckdb.Error as exc:
+        raise LakeError(f"Cannot prune {table}: {str(exc).strip().splitlines()[0]}") from exc
+
+
+def delete_expired_files(cur: duckdb.DuckDBPyConnection) -> int:
+    """After the expiry committed: delete the data files only expired snapshots used; how many went."""
+    return len(cur.execute(f"CALL ducklake_cleanup_old_files('{LAKE_ALIAS}', cleanup_all => true)").fetchall())

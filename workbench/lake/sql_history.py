@@ -25,10 +25,13 @@ def history_path(ws: Workspace) -> Path:
 
 
 def add_history(ws: Workspace, sql: str, ok: bool) -> None:
-    """Append a statement; one small append per line, so concurrent consoles do not corrupt the file."""
+    """Append a statement (secrets masked, as in the audit log); one small append per line, so concurrent
+    consoles do not corrupt the file."""
+    from workbench.lake.redaction import redact_sql
+
     path = history_path(ws)
     path.parent.mkdir(parents=True, exist_ok=True)
-    line = json.dumps({"ts": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "sql": sql.strip(), "ok": ok})
+    line = json.dumps({"ts": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "sql": redact_sql(sql.strip()), "ok": ok})
     with open(path, "a", encoding="utf-8") as fh:
         fh.write(line + "\n")
     if path.stat().st_size > MAX_ENTRIES * 2_000:

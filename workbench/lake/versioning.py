@@ -1,4 +1,4 @@
-"""Write a table version: build the data in the open transaction, fingerprint it, commit with metadata.
+"""Stage a table version: build the data in the open transaction and fingerprint it (`operations` commits).
 
 Every Workbench write (ingest, SQL `CREATE TABLE … AS`) goes through here, so each version records the
 same fields: version number, operation, source, row count, schema and a whole-table fingerprint.
@@ -6,7 +6,6 @@ same fields: version number, operation, source, row count, schema and a whole-ta
 
 from __future__ import annotations
 
-import json
 import threading
 from typing import Any, Callable
 
@@ -14,7 +13,7 @@ import duckdb
 
 from workbench.errors import LakeError
 from workbench.lake.catalog import TableVersion, table_versions
-from workbench.lake.engine import LAKE_ALIAS, Lake
+from workbench.lake.engine import Lake
 from workbench.lake.names import quote_ident
 from workbench.lake.write import version_entry
 
@@ -72,15 +71,6 @@ def stage_version(
         raise LakeError(f"{source} has no columns.")
     check_column_names([c[0] for c in columns], source)
     return version_entry(lake, cur, table, source)
-
-
-def commit_versions(cur: duckdb.DuckDBPyConnection, actor: str, message: str, entries: list[dict[str, Any]]) -> None:
-    """Attach the Workbench metadata to the snapshot and commit the open transaction."""
-    cur.execute(
-        f"CALL {LAKE_ALIAS}.set_commit_message(?, ?, extra_info => ?)",
-        [actor, message, json.dumps({"workbench": 1, "tables": entries})],
-    )
-    cur.execute("COMMIT")
 
 
 def committed_versions(lake: Lake, entries: list[dict[str, Any]]) -> list[TableVersion]:

@@ -7,11 +7,10 @@ from dataclasses import dataclass
 import duckdb
 import polars as pl
 
-from workbench.errors import LakeError
 from workbench.lake.catalog import resolve_version, table_ref
 from workbench.lake.engine import LAKE_ALIAS, Lake
 from workbench.lake.fingerprint import fingerprint_relation
-from workbench.lake.query import check_read_only
+from workbench.lake.sql_guard import check_select, guarded_select, read_error, reading
 from workbench.pipeline.spec import DataSource
 
 
@@ -36,11 +35,14 @@ def load_data(lake: Lake, source: DataSource) -> LoadedData:
         fingerprint, rows = fingerprint_relation(cur, ref)
         return LoadedData(frame, source.describe(), None, fingerprint, rows)
     assert source.query is not None
-    sql = check_read_only(source.query)
-    snapshot = cur.execute(f"SELECT id FROM {LAKE_ALIAS}.current_snapshot()").fetchone()[0]
-    try:
-        frame = cur.execute(sql).pl()
-        fingerprint, rows = fingerprint_relation(cur, f"({sql})")
-    except duckdb.Error as exc:
-        raise LakeError(f"The spec's query failed: {str(exc).splitlines()[0]}") from exc
+    check_select(source.query)
+    with reading(lake) as ro:  # a spec's query reads, whatever it calls: on a handle that cannot write
+        sql = guarded_select(ro, source.query)
+        cur = ro.cursor()
+        snapshot = cur.execute(f"SELECT id FROM {LAKE_ALIAS}.current_snapshot()").fetchone()[0]
+        try:
+            frame = cur.execute(sql).pl()
+            fingerprint, rows = fingerprint_relation(cur, f"({sql})")
+        except duckdb.Error as exc:
+            raise read_error(exc, "The spec's query failed") from exc
     return LoadedData(frame, source.describe(), int(snapshot), fingerprint, rows)

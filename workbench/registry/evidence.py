@@ -40,7 +40,7 @@ def freshness(workspace: Workspace, versions: dict[str, dict[str, Any]]) -> dict
     from workbench.lake.engine import open_lake
 
     out: dict[str, Any] = {}
-    with open_lake(workspace) as lake:
+    with open_lake(workspace, read_only=True) as lake:
         for role, v in versions.items():
             entry = {"data_source": v["data_source"], "data_version": v["data_version"], "fingerprint": v["fingerprint"],
                      "trained_at": v["trained_at"], "table": v["data_table"]}

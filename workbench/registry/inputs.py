@@ -55,7 +55,7 @@ def read_rows(workspace: Any, table: str | None, query: str | None) -> Any:
 
     if (table is None) == (query is None):
         raise BadInputError("Name the rows with exactly one of --table or --query.")
-    with open_lake(workspace) as lake:
+    with open_lake(workspace, read_only=True) as lake:
         data = load_data(lake, DataSource(table=table, query=query))
     if data.row_count == 0 or data.frame.height == 0:
         raise BadInputError(f"{data.source} has no rows.")

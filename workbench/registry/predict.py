@@ -1,7 +1,8 @@
 """Batch scoring: a registered pipeline scores lake rows into a new lake table version, with drift checks.
 
 Order matters: the artifact's hash is checked before it is unpickled, the input's columns before any
-scoring, and the output is written in one lake transaction — an error anywhere leaves the lake as it was.
+scoring, and the output is written in one lake transaction whose `model.predicted` event is appended
+before it commits (`lake/operations.py`) — an error anywhere leaves the lake as it was.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from workbench.registry.inputs import check_columns, read_rows
 from workbench.registry.policy import Policy, load_policy
 from workbench.registry.refs import ModelRef, resolve_ref
 from workbench.registry.store import RegistryStore
-from workbench.registry.trail import record_event
 from workbench.workspace import Workspace
 
 OUTPUT_COLUMNS = ("prediction", "model_name", "model_version", "scored_at")
@@ -96,7 +96,7 @@ def predict(workspace: Workspace, ref: ModelRef, *, into: str, table: str | None
     """Score rows of `table` (latest version) or `query` with the version `ref` names (default: champion)."""
     from workbench.lake.engine import open_lake
     from workbench.lake.names import check_table_name
-    from workbench.lake.write import write_table_version
+    from workbench.lake.operations import write_frame
 
     policy = policy or load_policy(workspace)
     check_table_name(into)
@@ -118,23 +118,28 @@ def predict(workspace: Workspace, ref: ModelRef, *, into: str, table: str | None
         raise BadInputError(f"{name}:{number} could not score {data.source}: {type(exc).__name__}: {exc}") from exc
     drift = drift_against_training(data.frame.select(feature_names), version, policy)
     drifted = [d.feature for d in drift if d.drifted]
+    input_facts = {"input": data.source, "input_version": data.version, "input_fingerprint": data.fingerprint,
+                   "artifact_sha256": version["artifact_sha256"], "drifted_features": drifted}
+
+    def predicted_event(entry: dict[str, Any]) -> dict[str, Any]:
+        # The lake write is recorded by the model's own event, appended before the lake commits.
+        return {"kind": "model.predicted", "subject": f"{name}:{number}", "run_id": version["run_id"],
+                "data_version": entry["version"], "fingerprint": entry["fingerprint"],
+                "outcome": "drift" if drifted else "ok",
+                "params": {"into": into, "table_version": entry["version"], "rows": output.height, **input_facts,
+                           "psi": {d.feature: d.psi for d in drift}}}
+
     with open_lake(workspace) as lake:
-        written = write_table_version(
+        written = write_frame(
             lake, into, output, actor=workspace.actor, replace=replace,
             source=f"model {name}:{number} on {data.source}", message=f"predict {name}:{number} into {into}",
             extra={"model": name, "model_version": number, "artifact_sha256": version["artifact_sha256"],
                    "input": data.source, "input_fingerprint": data.fingerprint, "drifted_features": drifted},
+            event_for=predicted_event,
         )
-    result = PredictionResult(
+    return PredictionResult(
         model=name, version=number, artifact_sha256=version["artifact_sha256"], source=data.source,
         source_version=data.version, source_fingerprint=data.fingerprint, into=into, table_version=written.version,
         fingerprint=written.fingerprint or "", rows=output.height,
         scored_at=scored_at.isoformat().replace("+00:00", "Z"), drift=drift,
     )
-    record_event(workspace, "model.predicted", f"{name}:{number}", {
-        "into": into, "table_version": written.version, "rows": result.rows, "input": data.source,
-        "input_version": data.version, "input_fingerprint": data.fingerprint, "artifact_sha256": version["artifact_sha256"],
-        "drifted_features": drifted, "psi": {d.feature: d.psi for d in drift},
-    }, run_id=version["run_id"], data_version=written.version, fingerprint=written.fingerprint,
-        outcome="drift" if drifted else "ok")
-    return result

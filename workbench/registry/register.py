@@ -54,24 +54,28 @@ def _reference(workspace: Workspace, spec: dict[str, Any], run: dict[str, Any], 
     from workbench.lake.engine import open_lake
     from workbench.lake.fingerprint import fingerprint_relation
     from workbench.lake.names import quote_literal
-    from workbench.lake.query import check_read_only
+    from workbench.lake.sql_guard import guarded_select
     from workbench.registry.drift import reference_profile
 
     data = spec.get("data") or {}
-    with open_lake(workspace) as lake:
+    with open_lake(workspace, read_only=True) as lake:  # a stored spec query re-runs here: it must not write
         cur = lake.cursor()
         try:
             if data.get("table"):
                 ref = table_ref(lake, data["table"], run.get("data_version"))
                 return reference_profile(cur, ref, features, f"training data {run['data_source']}")
             if data.get("query"):
-                sql = f"({check_read_only(data['query'])})"
+                sql = f"({guarded_select(lake, data['query'])})"
                 if fingerprint_relation(cur, sql)[0] == run.get("fingerprint"):
                     return reference_profile(cur, sql, features, "training data (query, same fingerprint)")
         except (LakeError, duckdb.Error):
             pass  # the training data is gone or changed: fall back to the holdout, and say so
-        return reference_profile(cur, f"read_parquet({quote_literal(holdout_file)})", features,
+    holdout = duckdb.connect()  # the holdout is an artifact, outside the lake a sealed handle may read
+    try:
+        return reference_profile(holdout, f"read_parquet({quote_literal(holdout_file)})", features,
                                  "frozen holdout rows (training data no longer readable as trained)")
+    finally:
+        holdout.close()
 
 
 def register_run(workspace: Workspace, run_id: str, name: str | None = None, description: str = "") -> dict[str, Any]:

@@ -51,14 +51,9 @@ def init_workspace(root: Path, *, sample: bool = False, name: str | None = None)
         anchor = log_anchor(log)
         if anchor is not None:  # the log's identity, kept outside it: a replaced log is a finding
             write_anchor(ws, anchor)
-        if sample_dir is not None:
-            paths = [sample_dir / f"{t}.parquet" for t in SAMPLE_TABLES]
-            with open_lake(ws) as lake:
-                versions = ingest_files(lake, paths, actor=ws.actor)
-            for v in versions:
-                log.record(
-                    "lake.ingest", actor=ws.actor, subject=v.table, data_version=v.version,
-                    fingerprint=v.fingerprint, params={"source": v.source, "rows": v.row_count},
-                )
+    if sample_dir is not None:
+        paths = [sample_dir / f"{t}.parquet" for t in SAMPLE_TABLES]
+        with open_lake(ws) as lake:
+            ingest_files(lake, paths, actor=ws.actor)  # audited: one lake.ingest event per table
     pending.rename(root / SETTINGS_FILE)
     return ws

@@ -134,18 +134,14 @@ class IngestScreen(ModalScreen[list | None]):
 
     @work(thread=True, exclusive=True, group="lake-ingest")
     def _ingest(self, path: Path, table: str | None, replace: bool) -> None:
-        from workbench.audit import AuditLog
-        from workbench.lake.ingest import ingest_files
+        from workbench.lake import open_lake
+        from workbench.lake.operations import ingest
 
         ws = self.workspace
         try:
-            versions = ingest_files(self.get_lake(), [path], table=table, replace=replace, actor=ws.actor,  # type: ignore[arg-type]
-                                    progress=lambda pct: self.post_message(self.Progressed(pct)))
-            with AuditLog(ws.audit_path, ws.root) as log:
-                for v in versions:
-                    log.record("lake.ingest", actor=ws.actor, subject=v.table, data_version=v.version,
-                               fingerprint=v.fingerprint, params={"source": v.source, "rows": v.row_count,
-                                                                  "replace": replace})
+            with open_lake(ws) as lake:  # the pane's handle only reads; the audited write opens its own
+                versions = ingest(lake, [path], table=table, replace=replace, actor=ws.actor,
+                                  progress=lambda pct: self.post_message(self.Progressed(pct)))
             self.post_message(self.Finished(versions, None))
         except WorkbenchError as exc:
             self.post_message(self.Finished(None, exc.message))

@@ -85,7 +85,9 @@ class SqlConsole(Widget):
 
     @work(thread=True, exclusive=True, group="lake-sql")
     def _run(self, sql: str, offset: int, total: int | None, allow_write: bool) -> None:
-        from workbench.lake.sql import parse_write, query_page, write_table
+        from workbench.lake import open_lake
+        from workbench.lake.operations import sql_write
+        from workbench.lake.sql import parse_write, query_page
         from workbench.lake.sql_history import add_history
 
         lake = self.get_lake()
@@ -93,12 +95,8 @@ class SqlConsole(Widget):
         try:
             if allow_write and offset == 0 and _is_write(sql):
                 parse_write(sql)
-                version = write_table(lake, sql, ws.actor)  # type: ignore[arg-type]
-                from workbench.audit import AuditLog
-
-                with AuditLog(ws.audit_path, ws.root) as log:
-                    log.record("lake.sql_write", actor=ws.actor, subject=version.table, data_version=version.version,
-                               fingerprint=version.fingerprint, params={"sql": sql, "rows": version.row_count})
+                with open_lake(ws) as writable:  # the pane's handle only reads; the audited write opens its own
+                    version = sql_write(writable, sql, ws.actor)
                 result = self.Finished(sql, None, version, None)
             else:
                 result = self.Finished(sql, query_page(lake, sql, offset, PAGE_SIZE, total), None, None)  # type: ignore[arg-type]

@@ -66,7 +66,7 @@ class LakePane(Widget):
 
         with self._lake_lock:
             if self._lake is None:
-                self._lake = open_lake(self.workspace)
+                self._lake = open_lake(self.workspace, read_only=True)  # every view only reads
             return self._lake
 
     def on_unmount(self) -> None:
@@ -165,14 +165,12 @@ class LakePane(Widget):
 
     @work(thread=True, group="lake-export")
     def _export(self, table: str | None, version: int | None, query: str | None, path: Path, force: bool) -> None:
-        from workbench.audit import AuditLog
-        from workbench.lake.export import export_data
+        from workbench.lake.operations import export
 
         ws = self.workspace
         try:
-            result = export_data(self._get_lake(), path, table=table, version=version, query=query, overwrite=force)
-            with AuditLog(ws.audit_path, ws.root) as log:
-                log.record("lake.export", actor=ws.actor, subject=result.source, params=result.as_dict())
+            result = export(self._get_lake(), path, table=table, version=version, query=query, overwrite=force,
+                            actor=ws.actor)
             self.post_message(self.ExportDone(f"Exported {result.row_count:,} rows to {result.path}.", False))
         except WorkbenchError as exc:
             self.post_message(self.ExportDone(exc.message, True))
