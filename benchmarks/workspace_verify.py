@@ -46,23 +46,28 @@ def build(root: Path, events: int, runs: int, models: int, snapshots: int) -> No
 
     os.environ["WORKBENCH_USER"] = "alice"
     ws = init_workspace(root, sample=True, name="bench")
-    penguins = pl.read_parquet(REPO / "sample_data" / "penguins.parquet")
     t0 = time.perf_counter()
     _lake_versions(ws, snapshots - 6, root)  # the sample made 6
     print(f"  lake: {snapshots} snapshots in {time.perf_counter() - t0:.1f} s", flush=True)
 
     t0 = time.perf_counter()
-    spec = {"name": "bench", "target": "species", "metric": "log_loss", "data": {"table": "penguins"}}
-    holdout = penguins.head(80)
+    from workbench.pipeline.spec import parse_spec
+    from workbench.runs.batch import run_spec
+
+    spec = {"name": "bench", "target": "species", "metric": "log_loss", "holdout": 0.25, "seed": 7,
+            "candidates": ["linear"], "max_trials": 2, "data": {"table": "penguins"}}
+    real = run_spec(ws, parse_spec(spec))  # one real model; the other runs carry copies of its files
+    model_bytes = (ws.root / real.artifact_path).read_bytes()
+    holdout = pl.read_parquet(ws.root / real.holdout_path)
     run_ids = []
     with AuditLog(ws.audit_path, ws.root) as log:
         records = RunRecords(log)
         common = dict(actor="alice", data_version=1, fingerprint="f" * 64)
-        for i in range(runs):
+        for i in range(runs - 1):
             run_id = f"20261201-{i:06d}-bench"
             run_dir = ws.artifacts_dir / run_id
             run_dir.mkdir(parents=True)
-            model_sha = _write(run_dir / "model.joblib", os.urandom(20_000))
+            model_sha = _write(run_dir / "model.joblib", model_bytes)
             holdout_sha = save_frame(holdout, run_dir / "holdout.parquet")
             art, hold = f"artifacts/{run_id}/model.joblib", f"artifacts/{run_id}/holdout.parquet"
             records.upsert_run(run_id, name="bench", state="queued", actor="alice", spec=json.dumps(spec),
@@ -122,7 +127,7 @@ def _lake_versions(ws, count: int, scratch: Path) -> None:
         for i in range(count):
             path = src / f"t{i % 20}.parquet"
             pl.DataFrame({"x": list(range(i, i + 50)), "y": [float(i)] * 50}).write_parquet(path)
-            ingest(ws, lake, [path], table=f"bench_{i % 20}", replace=True)
+            ingest(lake, [path], table=f"bench_{i % 20}", replace=True, actor="alice")
 
 
 def time_verify(root: Path, args: list[str], repeat: int) -> float:
