@@ -38,6 +38,11 @@ from workbench.workspace import Workspace
 EventFor = Callable[[dict[str, Any]], dict[str, Any]]
 
 
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def _record(workspace: Workspace, events: list[dict[str, Any]]) -> None:
     from workbench.audit import AuditLog
 
@@ -52,8 +57,7 @@ def _record_or_refuse(workspace: Workspace, events: list[dict[str, Any]], what: 
     except WorkbenchError as exc:
         raise LakeWriteError(f"The audit log could not record {what}, so nothing was changed: {exc.message}") from exc
     except Exception as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise LakeWriteError(f"The audit log could not record {what}, so nothing was changed: {first}") from exc
+        raise LakeWriteError(f"The audit log could not record {what}, so nothing was changed: {_first_line(exc)}") from exc
 
 
 def _record_failed(workspace: Workspace, actor: str, write_id: str, kind: str, subject: str, exc: BaseException) -> None:
@@ -61,7 +65,7 @@ def _record_failed(workspace: Workspace, actor: str, write_id: str, kind: str, s
     try:
         _record(workspace, [{"kind": "lake.write_failed", "actor": actor, "subject": subject, "outcome": "failed",
                              "params": {"write_id": write_id, "kind": kind,
-                                        "error": str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}}])
+                                        "error": _first_line(exc)}}])
     except Exception:
         pass
 
@@ -98,7 +102,7 @@ def commit_staged(lake: Lake, cur: duckdb.DuckDBPyConnection, entries: list[dict
     except BaseException as exc:
         _record_failed(lake.workspace, actor, write_id, events[0]["kind"], names, exc)
         raise LakeWriteError(f"The lake could not commit the write of {names} (audited as failed): "
-                             f"{str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}") from exc
+                             f"{_first_line(exc)}") from exc
     return committed_versions(lake, entries)
 
 
@@ -190,7 +194,7 @@ def write_frame(lake: Lake, table: str, frame: Any, *, source: str, message: str
                 cur.execute(f"CREATE OR REPLACE TABLE {quote_ident(table)} AS SELECT * FROM {view}")
                 return [{**(extra or {}), **version_entry(lake, cur, table, source)}]
             except duckdb.Error as exc:
-                raise LakeError(f"Cannot write table {table!r}: {str(exc).splitlines()[0]}") from exc
+                raise LakeError(f"Cannot write table {table!r}: {_first_line(exc)}") from exc
 
         return _staged_write(lake, actor, message, stage,
                              event_for or _version_event("lake.write", lambda e: {"source": e["source"], "rows": e["row_count"]}))[0]
@@ -222,7 +226,7 @@ def prune(lake: Lake, table: str, keep: int = 1, dry_run: bool = False, actor: s
         except duckdb.Error as exc:
             _record_failed(lake.workspace, actor, write_id, "lake.prune", table, exc)
             raise LakeWriteError(f"The lake could not commit the prune of {table} (audited as failed): "
-                                 f"{str(exc).strip().splitlines()[0]}") from exc
+                                 f"{_first_line(exc)}") from exc
         try:
             files = delete_expired_files(cur)
         except duckdb.Error:
