@@ -151,17 +151,20 @@ def main() -> None:
     ap.add_argument("--snapshots", type=int, default=200)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--out", type=Path, help="Keep the workspace here (default: a temp dir, removed).")
+    ap.add_argument("--reuse", action="store_true", help="With --out: time the workspace already built there.")
     a = ap.parse_args()
     work = a.out or Path(tempfile.mkdtemp(prefix="wb-verify-bench-"))
     root = work / "ws"
     try:
         print(f"building: {a.events:,} events, {a.runs:,} runs, {a.models} models, {a.snapshots} snapshots",
               flush=True)
-        build(root, a.events, a.runs, a.models, a.snapshots)
+        if not (a.reuse and root.exists()):
+            build(root, a.events, a.runs, a.models, a.snapshots)
         print(f"load average before timing: {os.getloadavg()[0]:.2f}", flush=True)
         chain = time_verify(root, ["--chain-only"], a.repeat)
         whole = time_verify(root, [], a.repeat)
         no_art = time_verify(root, ["--no-artifacts"], a.repeat)
+        thorough = time_verify(root, ["--thorough"], a.repeat)
         out = subprocess.run([sys.executable, "-m", "workbench", "-w", str(root), "audit", "verify", "--json"],
                              capture_output=True, text=True)
         parts = json.loads(out.stdout)["timings_s"]
@@ -169,6 +172,7 @@ def main() -> None:
         print(f"| chain only | {chain:.2f} | 1.00× |")
         print(f"| whole workspace, no artifact hashing | {no_art:.2f} | {no_art / chain:.2f}× |")
         print(f"| whole workspace | {whole:.2f} | {whole / chain:.2f}× |  (target ≤ 5 s)")
+        print(f"| whole workspace, --thorough (search index row by row) | {thorough:.2f} | {thorough / chain:.2f}× |")
         print("parts of one whole-workspace verify (s): " + ", ".join(f"{k} {v:.2f}" for k, v in parts.items()))
         print(f"load average after: {os.getloadavg()[0]:.2f}")
     finally:

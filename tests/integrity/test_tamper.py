@@ -345,3 +345,18 @@ def test_a_deleted_artifact_is_a_finding(ws: Workspace) -> None:
     next(ws.artifacts_dir.glob("*/holdout.parquet")).unlink()
     code, report = _verify(ws)
     assert code == 1 and "artifact" in _kinds(report)
+
+
+def test_a_rewritten_search_index_entry_is_found_by_a_thorough_verify(ws: Workspace) -> None:
+    con = sqlite3.connect(ws.audit_path)
+    row = con.execute("SELECT seq, kind, subject, actor, run_id, outcome, params FROM events "
+                      "WHERE kind = 'model.approved'").fetchone()
+    # Same number of indexed events, but the approval now reads as something harmless to a search.
+    con.execute("INSERT INTO events_fts(events_fts, rowid, kind, subject, actor, run_id, outcome, params) "
+                "VALUES ('delete', ?, ?, ?, ?, ?, ?, ?)", row)
+    con.execute("INSERT INTO events_fts(rowid, kind, subject, actor, run_id, outcome, params) "
+                "VALUES (?, 'note', 'nothing', 'nobody', NULL, 'ok', '{}')", row[:1])
+    con.commit()
+    con.close()
+    out = run_cli("-w", str(ws.root), "audit", "verify", "--thorough", "--json")
+    assert out.returncode == 1 and "audit.search_index" in _kinds(json.loads(out.stdout))

@@ -30,9 +30,11 @@ def _open(state: CliState):
               help="Also prove the log still extends this checkpoint (from `workbench audit checkpoint`).")
 @click.option("--chain-only", is_flag=True, help="Only re-walk the hash chain (archives included).")
 @click.option("--no-artifacts", is_flag=True, help="Skip hashing every recorded artifact's bytes.")
+@click.option("--thorough", is_flag=True, help="Also compare the search index with every event (FTS5 integrity-check).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output: every finding.")
 @pass_state
-def verify(state: CliState, checkpoint_file: Path | None, chain_only: bool, no_artifacts: bool, as_json: bool) -> None:
+def verify(state: CliState, checkpoint_file: Path | None, chain_only: bool, no_artifacts: bool, thorough: bool,
+           as_json: bool) -> None:
     """Verify the workspace against its hash chain: the chain and archives, the log's identity, the search
     index, runs, registry, lake snapshots and artifact bytes. Exit 1 on any finding."""
     from workbench.audit.checkpoint import check_checkpoint, parse_checkpoint
@@ -42,7 +44,7 @@ def verify(state: CliState, checkpoint_file: Path | None, chain_only: bool, no_a
     if chain_only:
         _verify_chain_only(ws, checkpoint_file, as_json)
         return
-    result = verify_workspace(ws, artifacts=not no_artifacts,
+    result = verify_workspace(ws, artifacts=not no_artifacts, thorough=thorough,
                               progress=None if as_json else (lambda what: click.echo(f"checking {what}…", err=True)))
     check = None
     if checkpoint_file is not None and result.chain is not None:
