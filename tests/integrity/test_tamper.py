@@ -185,13 +185,19 @@ def test_changed_artifact_bytes_are_a_finding(ws: Workspace) -> None:
     assert code == 1 and "artifact" in _kinds(report)
 
 
-def test_deleted_search_index_rows_are_found_and_reindex_repairs(ws: Workspace) -> None:
-    con = sqlite3.connect(ws.audit_path)
+def _unindex_approvals(con: sqlite3.Connection) -> list[tuple]:
+    """FTS5's own delete command for every approval event: hides them from `audit search`."""
     rows = con.execute("SELECT seq, kind, subject, actor, run_id, outcome, params FROM events "
                        "WHERE kind = 'model.approved'").fetchall()
-    for row in rows:  # FTS5's own delete command: hides the approval from `audit search`
+    for row in rows:
         con.execute("INSERT INTO events_fts(events_fts, rowid, kind, subject, actor, run_id, outcome, params) "
                     "VALUES ('delete', ?, ?, ?, ?, ?, ?, ?)", row)
+    return rows
+
+
+def test_deleted_search_index_rows_are_found_and_reindex_repairs(ws: Workspace) -> None:
+    con = sqlite3.connect(ws.audit_path)
+    rows = _unindex_approvals(con)
     con.commit()
     con.close()
     hidden = run_cli("-w", str(ws.root), "audit", "search", "required", "--json")
@@ -349,11 +355,8 @@ def test_a_deleted_artifact_is_a_finding(ws: Workspace) -> None:
 
 def test_a_rewritten_search_index_entry_is_found_by_a_thorough_verify(ws: Workspace) -> None:
     con = sqlite3.connect(ws.audit_path)
-    row = con.execute("SELECT seq, kind, subject, actor, run_id, outcome, params FROM events "
-                      "WHERE kind = 'model.approved'").fetchone()
+    [row] = _unindex_approvals(con)
     # Same number of indexed events, but the approval now reads as something harmless to a search.
-    con.execute("INSERT INTO events_fts(events_fts, rowid, kind, subject, actor, run_id, outcome, params) "
-                "VALUES ('delete', ?, ?, ?, ?, ?, ?, ?)", row)
     con.execute("INSERT INTO events_fts(rowid, kind, subject, actor, run_id, outcome, params) "
                 "VALUES (?, 'note', 'nothing', 'nobody', NULL, 'ok', '{}')", row[:1])
     con.commit()

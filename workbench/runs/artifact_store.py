@@ -100,6 +100,28 @@ def verified_artifact(workspace: Workspace, relative: str, expected_sha256: str,
     return path
 
 
+def check_recorded_artifact(workspace: Workspace, relative: str, expected_sha256: str, what: str) -> None:
+    """For `audit verify`: the system of record's copy hashes to `expected_sha256` — the local file, or with
+    non-local storage the back-end's object (a good local cache does not hide a changed object)."""
+    storage = artifact_storage(workspace)
+    if storage is None:
+        verified_artifact(workspace, relative, expected_sha256, what)
+        return
+    key = Path(relative).as_posix()
+    try:
+        data = storage.read(key)
+    except FileNotFoundError:
+        raise ArtifactIntegrityError(f"The {what} {relative} is missing at {storage.url(key)}.") from None
+    except WorkbenchError:
+        raise
+    except Exception as exc:
+        raise BackendUnavailableError(f"Cannot fetch the {what} {relative} from {storage.url(key)}: "
+                                      f"{_first_line(exc)}") from exc
+    stored = hashlib.sha256(data).hexdigest()
+    if stored != expected_sha256:
+        raise ArtifactIntegrityError(_changed(what, storage.url(key), stored, expected_sha256))
+
+
 def _changed(what: str, where: str, actual: str, expected: str) -> str:
     return (f"The {what} {where} has SHA-256 {actual[:12]}… but {expected[:12]}… was recorded; "
             "it was changed after training and will not be loaded.")

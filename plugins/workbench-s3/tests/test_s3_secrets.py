@@ -57,7 +57,7 @@ def _decoded(data: bytes) -> bytes:
     return data
 
 
-def test_no_object_in_the_bucket_and_no_local_file_holds_a_secret(s3: S3Server, tmp_path: Path) -> None:
+def test_no_object_in_the_bucket_and_no_local_file_holds_a_secret_and_verify_reads_the_bucket(s3: S3Server, tmp_path: Path) -> None:
     import boto3
 
     env = {**os.environ, **s3.env(), "XDG_DATA_HOME": str(tmp_path / "xdg"), "WORKBENCH_USER": "tester",
@@ -96,3 +96,12 @@ def test_no_object_in_the_bucket_and_no_local_file_holds_a_secret(s3: S3Server, 
     manifest = next(k for k in keys if k.endswith("model.json"))
     body = json.loads(client.get_object(Bucket=BUCKET, Key=manifest)["Body"].read())
     assert "***" in body["spec"]["data"]["query"]
+
+    # The bucket is the system of record: a changed object is a finding even while the local cache is good.
+    assert cli("audit", "verify").returncode == 0
+    model_key = next(k for k in keys if k.endswith("model.joblib"))
+    client.put_object(Bucket=BUCKET, Key=model_key, Body=b"not the model")
+    verified = cli("audit", "verify", "--json")
+    assert verified.returncode == 1
+    found = json.loads(verified.stdout)["findings"]
+    assert [f["kind"] for f in found] == ["artifact"] and model_key.split("/", 2)[-1] in found[0]["key"]
