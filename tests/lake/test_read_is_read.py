@@ -210,3 +210,22 @@ def test_a_read_only_handle_sees_versions_committed_after_it_opened(lake_ws: Wor
         with open_lake(lake_ws) as writer:
             ingest_files(writer, [newer], table="big", replace=True)
         assert reader.cursor().execute("SELECT max(v) FROM big").fetchone() == (7,)
+
+
+@pytest.mark.parametrize("function", ["ducklake_cleanup_old_files", "ducklake_delete_orphaned_files"])
+def test_files_scheduled_for_deletion_or_orphaned_survive_a_read(lake_ws: Workspace, function: str) -> None:
+    """DuckDB's allowed_paths lets a query delete an allowed file, so a read-only handle allows only the
+    files a snapshot still reads: a file scheduled for deletion (expired behind Workbench's back, or a
+    prune killed before it deleted) and an orphan stay on disk whatever a read calls."""
+    with open_lake(lake_ws) as lake:  # writable, as a script with file access would: expire, no cleanup
+        lake.cursor().execute("SELECT * FROM ducklake_expire_snapshots('lake', older_than => now())").fetchall()
+    con = sqlite3.connect(lake_ws.lake_catalog)
+    scheduled = con.execute("SELECT count(*) FROM ducklake_files_scheduled_for_deletion").fetchone()[0]
+    con.close()
+    assert scheduled > 0
+    orphan = next(lake_ws.lake_data.rglob("*.parquet")).with_name("ducklake-00000000-orphan.parquet")
+    orphan.write_bytes(b"PAR1")
+    before = lake_state(lake_ws)
+    with open_lake(lake_ws, read_only=True) as ro, pytest.raises(duckdb.Error):
+        ro.cursor().execute(f"SELECT * FROM {function}('lake', cleanup_all => true)").fetchall()
+    assert lake_state(lake_ws) == before and orphan.exists()

@@ -186,7 +186,12 @@ def _seal(con: duckdb.DuckDBPyConnection, ws: Workspace) -> None:
 
     ensure_sources(Lake(workspace=ws, con=con, _lock=threading.Lock()))  # attaching is refused once sealed
     if ws.storage_is_local:
-        data = [str(p) for p in ws.lake_data.rglob("*") if p.is_file()] if ws.lake_data.exists() else []
+        # Only files a snapshot still reads: DuckDB's allowed_paths permits deleting an allowed file too,
+        # so a file scheduled for deletion (or an orphan) left allowed would let
+        # `ducklake_cleanup_old_files` remove it from a "read-only" query.
+        live = _live_file_names(ws.lake_catalog)
+        data = [str(p) for p in ws.lake_data.rglob("*") if p.is_file() and p.name in live] \
+            if ws.lake_data.exists() else []
         files, folders = source_paths(ws)
         spill = ws.state_dir / "duckdb_tmp"  # big sorts may spill; outside the lake, so harmless to allow
         con.execute("SET temp_directory = ?", [str(spill)])
@@ -194,6 +199,22 @@ def _seal(con: duckdb.DuckDBPyConnection, ws: Workspace) -> None:
         con.execute("SET allowed_directories = ?", [[*folders, str(spill) + "/"]])
         con.execute("SET enable_external_access = false")
     con.execute("SET lock_configuration = true")
+
+
+def _live_file_names(catalog: Path) -> set[str]:
+    """Names of the data and delete files the catalog references and has not scheduled for deletion."""
+    con = sqlite3.connect(f"file:{catalog}?mode=ro", uri=True, timeout=30)
+    try:
+        tables = {row[0] for row in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        names = set()
+        for table in ("ducklake_data_file", "ducklake_delete_file"):
+            if table in tables:
+                names |= {Path(p).name for (p,) in con.execute(f"SELECT path FROM {table}") if p}
+        if "ducklake_files_scheduled_for_deletion" in tables:
+            names -= {Path(p).name for (p,) in con.execute("SELECT path FROM ducklake_files_scheduled_for_deletion") if p}
+    finally:
+        con.close()
+    return names
 
 
 def catalog_head(workspace: Workspace) -> int | None:
