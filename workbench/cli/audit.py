@@ -54,7 +54,9 @@ def verify(state: CliState, checkpoint_file: Path | None, chain_only: bool, no_a
             check = check_checkpoint(log, parse_checkpoint(checkpoint_file.read_text(encoding="utf-8")))
     ok = result.ok and (check is None or check.ok)
     if as_json:
-        echo_json({**result.as_dict(), "ok": ok, "checkpoint": None if check is None else check.__dict__})
+        chain = result.chain.as_dict() if result.chain is not None else {}
+        # The chain's keys stay at the top level, as before workspace verify existed, for scripts that read them.
+        echo_json({**chain, **result.as_dict(), "ok": ok, "checkpoint": None if check is None else check.__dict__})
     else:
         if result.chain is not None:
             click.echo(("OK: " if result.chain.ok else "BROKEN: ") + result.chain.summary)
