@@ -129,3 +129,22 @@ def _mismatch(values: Sequence[Any], stored: str, seq: int, v2_from: int, label:
                 return ChainProblem(seq - 1 if kind == "inserted" else seq, kind,
                                     f"{what} (later events were renumbered to hide it)")
     return ChainProblem(seq, "edited", f"event {label(seq)} ({values[8]}) was edited: its content no longer matches its hash")
+
+
+# The v2 encoding as SQLite's json_array() writes it: the same bytes as `canonical_bytes` for every value an
+# event holds (text, integers, NULL). Fetching one text column instead of sixteen makes the walk ~3x faster.
+SELECT_ENCODED = (f"SELECT seq, prev_hash, hash, json_array({', '.join(CHAIN_FIELDS)}) FROM events "
+                  "WHERE seq BETWEEN ? AND ? ORDER BY seq")
+
+
+def walk_encoded(rows: Iterable[Sequence[Any]], *, start_seq: int, start_prev: str) -> WalkResult | None:
+    """Fast path for an intact v2 chain: rows of `SELECT_ENCODED`. None at the first row that does not check
+    (or if SQLite's encoding ever differed from ours): the caller then walks exactly, which names the event.
+    A row can only pass if its stored hash is the SHA-256 of its current content, as with `walk`."""
+    prev, expected, count = start_prev, start_seq, 0
+    sha = _sha256
+    for seq, linked, stored, text in rows:
+        if seq != expected or linked != prev or sha(text.encode("utf-8")).hexdigest() != stored:
+            return None
+        prev, expected, count = stored, seq + 1, count + 1
+    return WalkResult(count, expected - 1, prev, None)

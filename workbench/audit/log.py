@@ -368,12 +368,25 @@ class AuditLog:
         from workbench.audit.parallel import walk_in_two
 
         head_seq = self.head()[0]
-        result = walk_in_two(self.path, start_seq, start_prev, head_seq, self._v2_from) or walk(
+        result = walk_in_two(self.path, start_seq, start_prev, head_seq, self._v2_from) or self._walk_fast(
+            start_seq, start_prev, head_seq) or walk(
             self.conn.execute(_SELECT_CHAIN + " WHERE seq BETWEEN ? AND ? ORDER BY seq", [start_seq, head_seq]),
             start_seq=start_seq, start_prev=start_prev, v2_from=self._v2_from, find_hash=self._find_hash,
         )
         return VerifyResult(result.problem is None, count + result.count, result.head_seq, result.head_hash,
                             result.problem, n_archives)
+
+    def _walk_fast(self, start_seq: int, start_prev: str, head_seq: int) -> Any:
+        """The walk over SQLite-encoded rows if the range is v2 and intact, else None (walk exactly)."""
+        from workbench.audit.chain import SELECT_ENCODED, walk_encoded
+
+        if start_seq < self._v2_from:
+            return None
+        try:
+            return walk_encoded(self.conn.execute(SELECT_ENCODED, [start_seq, head_seq]),
+                                start_seq=start_seq, start_prev=start_prev)
+        except sqlite3.OperationalError:
+            return None
 
     def _find_hash(self, h: str) -> int | None:
         row = self.conn.execute("SELECT seq FROM events WHERE hash = ?", [h]).fetchone()

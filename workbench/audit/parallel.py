@@ -17,7 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from workbench.audit.chain import CHAIN_FIELDS, WalkResult, walk
+from workbench.audit.chain import CHAIN_FIELDS, SELECT_ENCODED, WalkResult, walk, walk_encoded
 
 # Below this many events a second process costs more (its start-up, ~0.1 s) than it saves.
 PARALLEL_FROM = 200_000
@@ -34,6 +34,13 @@ def walk_range(path: str, lo: int, hi: int, prev: str | None, v2_from: int) -> t
             if row is None:
                 return WalkResult(0, lo - 1, "", None), None
             prev = row[0]
+        if lo >= v2_from:
+            try:
+                fast = walk_encoded(conn.execute(SELECT_ENCODED, [lo, hi]), start_seq=lo, start_prev=prev)
+            except sqlite3.OperationalError:  # an SQLite without json_array: the exact walk below
+                fast = None
+            if fast is not None:
+                return fast, prev
         rows = conn.execute(_SELECT_RANGE, [lo, hi])
         return walk(rows, start_seq=lo, start_prev=prev, v2_from=v2_from), prev
     finally:
