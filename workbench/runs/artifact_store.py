@@ -82,12 +82,18 @@ def verified_artifact(workspace: Workspace, relative: str, expected_sha256: str,
             raise ArtifactIntegrityError(f"The {what} {relative} is missing; it cannot be used.")
         raise ArtifactIntegrityError(_changed(what, relative, actual, expected_sha256))
     # The cache is missing or differs: the back-end's copy decides.
-    key = path.relative_to(workspace.root).as_posix()
+    data = _stored_copy(storage, path.relative_to(workspace.root).as_posix(), relative, expected_sha256, what,
+                        missing="is missing, here and at {url}; it cannot be used.")
+    _write_atomically(path, data)
+    return path
+
+
+def _stored_copy(storage: Any, key: str, relative: str, expected_sha256: str, what: str, *, missing: str) -> bytes:
+    """The back-end's object at `key`, if it hashes to `expected_sha256`; ArtifactIntegrityError otherwise."""
     try:
         data = storage.read(key)
     except FileNotFoundError:
-        raise ArtifactIntegrityError(f"The {what} {relative} is missing, here and at {storage.url(key)}; "
-                                     "it cannot be used.") from None
+        raise ArtifactIntegrityError(f"The {what} {relative} " + missing.format(url=storage.url(key))) from None
     except WorkbenchError:
         raise
     except Exception as exc:
@@ -96,8 +102,7 @@ def verified_artifact(workspace: Workspace, relative: str, expected_sha256: str,
     stored = hashlib.sha256(data).hexdigest()
     if stored != expected_sha256:
         raise ArtifactIntegrityError(_changed(what, storage.url(key), stored, expected_sha256))
-    _write_atomically(path, data)
-    return path
+    return data
 
 
 def check_recorded_artifact(workspace: Workspace, relative: str, expected_sha256: str, what: str) -> None:
@@ -107,19 +112,7 @@ def check_recorded_artifact(workspace: Workspace, relative: str, expected_sha256
     if storage is None:
         verified_artifact(workspace, relative, expected_sha256, what)
         return
-    key = Path(relative).as_posix()
-    try:
-        data = storage.read(key)
-    except FileNotFoundError:
-        raise ArtifactIntegrityError(f"The {what} {relative} is missing at {storage.url(key)}.") from None
-    except WorkbenchError:
-        raise
-    except Exception as exc:
-        raise BackendUnavailableError(f"Cannot fetch the {what} {relative} from {storage.url(key)}: "
-                                      f"{_first_line(exc)}") from exc
-    stored = hashlib.sha256(data).hexdigest()
-    if stored != expected_sha256:
-        raise ArtifactIntegrityError(_changed(what, storage.url(key), stored, expected_sha256))
+    _stored_copy(storage, Path(relative).as_posix(), relative, expected_sha256, what, missing="is missing at {url}.")
 
 
 def _changed(what: str, where: str, actual: str, expected: str) -> str:
