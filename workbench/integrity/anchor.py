@@ -89,14 +89,9 @@ def read_anchors(workspace: Workspace) -> dict[str, Anchor]:
     return out
 
 
-def check_anchor(workspace: Workspace, log: AuditLog | None, chain_ok: bool) -> list[Finding]:
+def check_anchor(workspace: Workspace, log: AuditLog, chain_ok: bool) -> list[Finding]:
     """The log is the one this workspace started with; anchors it on first use when none is recorded."""
     recorded = read_anchors(workspace)
-    if log is None:
-        if recorded or any(p.exists() for p in anchor_files(workspace)):
-            return [Finding("audit.log", "audit.sqlite", "log", "the audit log audit.sqlite is missing from the "
-                            "workspace; restore it from a backup.")]
-        return []
     current = log_anchor(log)
     if not recorded:
         if chain_ok and current is not None:

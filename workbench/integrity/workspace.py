@@ -63,9 +63,9 @@ def verify_workspace(workspace: Workspace, *, artifacts: bool = True, thorough: 
     result = WorkspaceVerification(chain=None)
     try:
         log = AuditLog(workspace.audit_path, workspace.root)
-    except IntegrityError:
-        result.findings += check_anchor(workspace, None, False) or [
-            Finding("audit.log", "audit.sqlite", "log", "the audit log audit.sqlite is missing from the workspace.")]
+    except IntegrityError:  # missing or emptied: never created here
+        result.findings.append(Finding("audit.log", "audit.sqlite", "log",
+                                       "the audit log audit.sqlite is missing from the workspace; restore it from a backup."))
         return result
     with log:
         def timed(name: str, check: Callable[[], list[Finding]]) -> None:

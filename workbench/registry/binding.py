@@ -29,9 +29,10 @@ class Binding:
     subject: Callable[[Mapping[str, Any]], str]
     actor_column: str | None
     fields: Mapping[str, str]  # event param -> row column
+    keys: tuple[str, ...] = ("id",)  # the columns that name a row in a finding
 
-    def key(self, table: str, row: Mapping[str, Any]) -> str:
-        return ":".join(str(row.get(c)) for c in KEYS[table])
+    def key(self, row: Mapping[str, Any]) -> str:
+        return ":".join(str(row.get(c)) for c in self.keys)
 
 
 BINDINGS: dict[str, Binding] = {
@@ -39,23 +40,21 @@ BINDINGS: dict[str, Binding] = {
         ("model.registered",), lambda r: f"{r['model']}:{r['version']}", "registered_by",
         {"model": "model", "version": "version", "run_id": "run_id", "artifact_path": "artifact_path",
          "artifact_sha256": "artifact_sha256", "holdout_path": "holdout_path", "holdout_sha256": "holdout_sha256",
-         "spec_sha256": "spec_sha256"}),
+         "spec_sha256": "spec_sha256"}, keys=("model", "version")),
     "alias_events": Binding(
         ("model.alias_set",), lambda r: f"{r['model']}@{r['alias']}", "set_by",
         {"model": "model", "alias": "alias", "version": "version", "previous_version": "previous_version",
-         "request_id": "request_id", "approved_by": "approved_by"}),
+         "request_id": "request_id", "approved_by": "approved_by"}, keys=("seq",)),
     "promotion_requests": Binding(
         ("model.promotion_requested",), lambda r: f"{r['model']}:{r['version']}", "requested_by",
         {"request": "id", "model": "model", "version": "version", "alias": "alias",
          "current_version": "current_version"}),
     "decisions": Binding(
-        ("model.approved", "model.rejected"), lambda r: "", "actor", {"request": "request_id"}),
+        ("model.approved", "model.rejected"), lambda r: "", "actor", {"request": "request_id"}, keys=("seq",)),
     "evaluations": Binding(
         ("model.evaluated",), lambda r: r["model"], "evaluated_by",
         {"evaluation": "id", "best_version": "best_version", "champion_version": "champion_version"}),
 }
-KEYS = {"model_versions": ("model", "version"), "alias_events": ("seq",), "promotion_requests": ("id",),
-        "decisions": ("seq",), "evaluations": ("id",)}
 _DECISION_KIND = {"approve": "model.approved", "reject": "model.rejected"}
 
 

@@ -26,7 +26,7 @@ def check_registry(workspace: Workspace, log: AuditLog) -> list[Finding]:
     with RegistryStore(registry_path(workspace)) as store:  # no workspace: read rows raw, report, don't raise
         for table, binding in BINDINGS.items():
             for row in store._all(f"SELECT * FROM {table}"):
-                key = binding.key(table, row)
+                key = binding.key(row)
                 for column in ("event_seq", "closed_event_seq"):
                     if row.get(column) is not None:
                         bound.add(int(row[column]))

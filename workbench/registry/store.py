@@ -197,7 +197,7 @@ class RegistryStore:
         if problem is None and table == "promotion_requests":
             problem = closing_problem(self.audit, row)
         if problem:
-            raise IntegrityError(f"{table} row {BINDINGS[table].key(table, row)} disagrees with the audit log "
+            raise IntegrityError(f"{table} row {BINDINGS[table].key(row)} disagrees with the audit log "
                                  f"({problem}); it is not used. Run `workbench audit verify` for details.")
         return row
 

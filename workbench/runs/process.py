@@ -6,9 +6,9 @@ from __future__ import annotations
 import os
 import signal
 
-from workbench.process_identity import _proc_stat, process_alive, process_start_token, session_members
+from workbench.process_identity import process_alive, process_start_token, session_members
 
-__all__ = ["kill_leftovers", "process_alive", "process_start_token", "session_members", "_proc_stat"]
+__all__ = ["kill_leftovers", "process_alive", "process_start_token", "session_members"]
 
 
 def kill_leftovers(pid: int) -> list[int]:
