@@ -25,8 +25,7 @@ _CTAS = re.compile(
 # What DuckDB says when a sealed read-only handle stops a write (catalog, settings or file system).
 _WRITE_REFUSED = ("read-only mode", "readonly database", "read-only database", "disabled by configuration",
                   "configuration has been locked", "cannot append to a readonly")
-MAINTENANCE_REFUSED = ("This query changes the lake (maintenance or a lake option), and a read cannot write; "
-                       "old versions are removed with the audited `workbench lake prune`.")
+MAINTENANCE_REFUSED = "A read never changes the lake; prune old versions with `workbench lake prune`."
 
 
 def clean_error(exc: duckdb.Error, position: bool = False) -> str:

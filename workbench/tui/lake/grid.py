@@ -25,7 +25,7 @@ class PageGrid(Widget):
 
     DEFAULT_CSS = """
     PageGrid { height: 1fr; }
-    PageGrid > .grid-caption { height: 1; color: $text-muted; padding: 0 1; }
+    PageGrid > .grid-caption { height: auto; max-height: 3; color: $text-muted; padding: 0 1; }
     PageGrid > DataTable { height: 1fr; }
     """
 
