@@ -77,8 +77,10 @@ def spec_from_dict(raw: dict[str, Any], source: str | None = None) -> "RunSpec":
 def queue_run(ws: Workspace, spec: "RunSpec", *, progress: Progress | None = None, reproduces: str | None = None,
               for_worker: bool = False) -> QueuedRun:
     """Validate the spec against the lake (nothing is recorded if that fails), then record the run as queued."""
+    from workbench.access.actions import require_role
     from workbench.runs.batch import prepare_run
 
+    require_role(ws, "contributor", "Starting a run")
     data = prepare_run(ws, spec, progress)
     if spec.data.table is not None and spec.data.version is None and data.version is not None:
         spec = replace(spec, data=replace(spec.data, version=data.version))  # the worker reads what we checked
@@ -246,6 +248,13 @@ def _age_s(ts: str | None) -> float:
 
 
 def cancel_run(ws: Workspace, run_id: str, *, grace_s: float = 10.0) -> CancelOutcome:
+    from workbench.access.actions import require_role
+
+    require_role(ws, "contributor", "Cancelling a run")
+    return _cancel_run(ws, run_id, grace_s=grace_s)
+
+
+def _cancel_run(ws: Workspace, run_id: str, *, grace_s: float = 10.0) -> CancelOutcome:
     """Cancel a queued or running run: SIGTERM its worker, wait up to `grace_s`, then SIGKILL it."""
     actor = ws.actor
     with AuditLog(ws.audit_path, ws.root) as log:

@@ -51,6 +51,9 @@ def init_workspace(root: Path, *, sample: bool = False, name: str | None = None)
         anchor = log_anchor(log)
         if anchor is not None:  # the log's identity, kept outside it: a replaced log is a finding
             write_anchor(ws, anchor)
+        from workbench.access.founding import found_governance
+
+        found_governance(ws, log)  # the founder's key (if at hand) and the first adopted policy
     if sample_dir is not None:
         paths = [sample_dir / f"{t}.parquet" for t in SAMPLE_TABLES]
         with open_lake(ws) as lake:

@@ -19,8 +19,8 @@ SETTINGS_TEMPLATE = """\
 
 [workspace]
 name = "{name}"
-# Actor recorded in the audit log. Precedence: $WORKBENCH_USER, then this key, then the OS login.
-# user = "alice"
+# Who acts is the OS account running the command (login and uid, on every audit event);
+# $WORKBENCH_USER is only a display label. See [governance] identity below.
 
 [lake]
 # DuckLake catalog (SQLite, WAL mode) and the folder of Parquet data files, relative to the workspace.
@@ -45,6 +45,12 @@ max_concurrent = 2
 # max_days_since_evaluation = 30     # ... or was last evaluated against challengers longer ago
 # stale_data_grace_days = 0          # days a changed training table may go without re-evaluation
 # require_audit_verified = true      # report fails when the audit chain does not verify
+# identity = "os"                    # "declared": trust $WORKBENCH_USER as the actor (single-user laptops)
+# [governance.roles]                 # absent: everyone is an approver and the founder is the admin
+# alice = "admin"                    # roles: viewer < contributor < approver < admin
+# "group:analysts" = "contributor"
+# "*" = "viewer"
+# A change to [governance] or [registry] is in force only once an admin runs `workbench governance adopt`.
 #
 # [registry]
 # psi_threshold = 0.2                # per-feature population stability index that counts as drift
