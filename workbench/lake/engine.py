@@ -26,6 +26,7 @@ import duckdb
 
 from workbench.errors import BackendUnavailableError, LakeError, WorkspaceError
 from workbench.workspace import Workspace
+from workbench.workspace.sharing import share_new_folders
 
 LAKE_ALIAS = "lake"
 LAKE_DATA_KEY = "lake/data"  # storage key of the data files on a non-local storage back-end
@@ -144,6 +145,7 @@ def connect(workspace: Workspace, read_only: bool = False) -> duckdb.DuckDBPyCon
                 con.execute(f"LOAD {name}")
             except duckdb.Error:
                 con.execute(f"INSTALL '{_extension_file(name, module)}'")
+                share_new_folders(workspace, ext_dir)  # DuckDB makes its folders 0755, not the group's
                 con.execute(f"LOAD {name}")
         if not read_only:
             prepare_catalog(workspace.lake_catalog)

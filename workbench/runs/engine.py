@@ -267,8 +267,10 @@ def cancel_run(ws: Workspace, run_id: str, *, grace_s: float = 10.0) -> CancelOu
             return CancelOutcome(run_id, "cancelled", f"Run {run_id} cancelled before it started.")
         if not local:
             return CancelOutcome(run_id, "running", f"Cancel requested; the worker on {run['host']} will stop at its next step.")
+        if alive and not _signal(run["pid"], signal.SIGTERM):
+            # A teammate's worker in a shared workspace: only its owner (or root) may signal it.
+            return CancelOutcome(run_id, "running", f"Cancel requested; {run['actor']}'s worker will stop at its next step.")
         if alive:
-            _signal(run["pid"], signal.SIGTERM)
             deadline = time.monotonic() + grace_s
             while time.monotonic() < deadline:
                 state = RunRecords(log).get_run(run_id)["state"]
@@ -287,11 +289,15 @@ def cancel_run(ws: Workspace, run_id: str, *, grace_s: float = 10.0) -> CancelOu
         return CancelOutcome(run_id, state, f"Run {run_id} {state}.")
 
 
-def _signal(pid: int, sig: int) -> None:
+def _signal(pid: int, sig: int) -> bool:
+    """Send `sig` (a process already gone counts as done); False if it belongs to another user."""
     try:
         os.kill(pid, sig)
     except ProcessLookupError:
         pass
+    except PermissionError:
+        return False
+    return True
 
 
 def _kill_hard(pid: int) -> None:
@@ -301,7 +307,7 @@ def _kill_hard(pid: int) -> None:
             os.killpg(pid, signal.SIGKILL)
         else:
             os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
+    except (ProcessLookupError, PermissionError):
         return
     for _ in range(50):
         if not process_alive(pid, None):
