@@ -206,6 +206,7 @@ def settle_run(log: AuditLog, ws: Workspace, run_id: str, state: str, message: s
 
         shutil.rmtree(ws.artifacts_dir / run_id, ignore_errors=True)
         discard_run(ws, run_id)  # what it may have uploaded to the storage back-end before it stopped
+        _spec_file(ws, run_id).unlink(missing_ok=True)  # a killed worker's private spec copy (whoever settles it)
     return moved
 
 
