@@ -319,3 +319,22 @@ def test_a_teammates_run_can_be_cancelled_and_a_killed_one_is_reaped(team: Team)
     # carol's next look at the runs notices bob's dead worker (kill(pid, 0) says "no such process").
     assert _until_state(team, team.carol, ws, second, {"interrupted"}, tries=60)["state"] == "interrupted"
     assert _not_shared(ws, team.gid) == []
+
+
+def test_a_lock_file_a_teammate_made_private_is_refused_in_one_sentence(team: Team) -> None:
+    ws = _init(team, "private_lock")
+    lock = ws / ".workbench" / "lake.write.lock"
+    lock.unlink(missing_ok=True)
+    made = team.python_as(team.alice, "import os, sys; os.close(os.open(sys.argv[1], os.O_CREAT | os.O_RDWR, 0o600))",
+                          str(lock))
+    assert made.returncode == 0, made.stderr
+    csv = _write(team.base / "visits_lock.csv", VISITS)
+    refused = team.workbench(team.bob, "-w", str(ws), "lake", "ingest", str(csv), "--table", "visits")
+    assert refused.returncode == 2
+    assert refused.stderr.strip() == (f"Error: You cannot write .workbench/lake.write.lock (it belongs to "
+                                      f"{team.alice.name}); `workbench doctor --fix` run by {team.alice.name} "
+                                      "makes it the group's.")
+    tables = team.workbench(team.bob, "-w", str(ws), "lake", "tables", "--json")
+    assert tables.returncode == 0 and json.loads(tables.stdout) == []  # nothing was written
+    assert team.workbench(team.alice, "-w", str(ws), "doctor", "--fix").returncode == 0
+    assert team.workbench(team.bob, "-w", str(ws), "lake", "ingest", str(csv), "--table", "visits").returncode == 0

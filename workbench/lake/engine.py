@@ -196,6 +196,8 @@ def _seal(con: duckdb.DuckDBPyConnection, ws: Workspace) -> None:
             if ws.lake_data.exists() else []
         files, folders = source_paths(ws)
         spill = ws.state_dir / "duckdb_tmp"  # big sorts may spill; outside the lake, so harmless to allow
+        if ws.settings.shared_group:
+            spill.mkdir(parents=True, exist_ok=True)  # made by us under the umask: DuckDB would make it 0755
         con.execute("SET temp_directory = ?", [str(spill)])
         con.execute("SET allowed_paths = ?", [data + files])
         con.execute("SET allowed_directories = ?", [[*folders, str(spill) + "/"]])

@@ -29,7 +29,7 @@ SHARED_EXEC_MODE = 0o770
 _GROUP_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,31}")
 
 
-def check_group_name(name: str, where: str = "the group") -> str:
+def check_group_name(name: str, where: str = "The group") -> str:
     """`name` if it is a valid group name, else a WorkspaceError naming `where`."""
     if not isinstance(name, str) or not _GROUP_NAME.fullmatch(name):
         raise WorkspaceError(f"{where} {name!r} is not a valid group name (letters, digits, '_', '.', '-').")
