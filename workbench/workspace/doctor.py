@@ -74,7 +74,7 @@ def diagnose(ws: Workspace) -> DoctorReport:
             report.problems.append(Problem(".", f"the workspace's group {group!r} does not exist on this machine",
                                            f"groupadd {shlex.quote(group)}", "root", account=True))
             return report
-        if not in_group(gid):
+        if not in_group(gid) and os.geteuid() != 0:  # root needs no membership to use or repair it
             me = owner_name(os.geteuid())
             report.problems.append(Problem(".", f"you ({me}) are not in the workspace's group {report.shared_group!r}",
                                            f"usermod -aG {shlex.quote(report.shared_group)} {me}  # then log in again",
