@@ -80,7 +80,10 @@ def diagnose(ws: Workspace) -> DoctorReport:
                                            f"usermod -aG {shlex.quote(report.shared_group)} {me}  # then log in again",
                                            "root", account=True))
     for path in _walk(ws.root, report):
-        st = path.lstat()
+        try:
+            st = path.lstat()
+        except FileNotFoundError:
+            continue  # e.g. a -wal file its last connection removed while we looked
         if stat.S_ISLNK(st.st_mode):
             continue
         report.checked += 1
@@ -95,7 +98,8 @@ def _walk(root: Path, report: DoctorReport) -> list[Path]:
 
     def unlisted(err: OSError) -> None:
         rel = _rel(root, Path(err.filename))
-        report.problems.append(Problem(rel, "you cannot list this folder", f"chmod g+rwx {shlex.quote(rel)}",
+        who = "g" if report.shared_group else "u"
+        report.problems.append(Problem(rel, "you cannot list this folder", f"chmod {who}+rwx {shlex.quote(rel)}",
                                        _owner_of(Path(err.filename))))
 
     for folder, dirs, files in os.walk(root, onerror=unlisted):
