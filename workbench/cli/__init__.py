@@ -43,6 +43,7 @@ def _register() -> None:
     from workbench.cli import audit, batch, governance, keys, lake, models, plugins, runs, workspace_commands
 
     cli.add_command(workspace_commands.init)
+    cli.add_command(workspace_commands.doctor)
     cli.add_command(lake.lake)
     cli.add_command(batch.batch)
     cli.add_command(runs.runs)

@@ -33,6 +33,7 @@ from workbench.lake.sql_guard import guarded_select, read_error
 from workbench.lake.versioning import Progress, committed_versions, stage_version
 from workbench.lake.write_lock import lake_write_lock
 from workbench.workspace import Workspace
+from workbench.workspace.sharing import share_new_folders
 
 # (entry of one staged table version, write_id) -> the audit event recording it (`AuditLog.record` arguments)
 EventFor = Callable[[dict[str, Any]], dict[str, Any]]
@@ -85,7 +86,10 @@ def writing(lake: Lake) -> Iterator[Lake]:
     with lake_write_lock(lake.workspace):
         if lake.workspace.storage_is_local:
             _cleanup_locked(lake.workspace, lake.workspace.actor, dry_run=False, automatic=True)
-        yield lake
+        try:
+            yield lake
+        finally:  # still under the lock: no teammate writes into a folder DuckDB just made 0750
+            share_new_folders(lake.workspace, lake.workspace.lake_data)
 
 
 def commit_staged(lake: Lake, cur: duckdb.DuckDBPyConnection, entries: list[dict[str, Any]], *, actor: str,

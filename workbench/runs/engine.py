@@ -208,6 +208,7 @@ def settle_run(log: AuditLog, ws: Workspace, run_id: str, state: str, message: s
 
         shutil.rmtree(ws.artifacts_dir / run_id, ignore_errors=True)
         discard_run(ws, run_id)  # what it may have uploaded to the storage back-end before it stopped
+        _spec_file(ws, run_id).unlink(missing_ok=True)  # a killed worker's private spec copy (whoever settles it)
     return moved
 
 
@@ -276,8 +277,10 @@ def _cancel_run(ws: Workspace, run_id: str, *, grace_s: float = 10.0) -> CancelO
             return CancelOutcome(run_id, "cancelled", f"Run {run_id} cancelled before it started.")
         if not local:
             return CancelOutcome(run_id, "running", f"Cancel requested; the worker on {run['host']} will stop at its next step.")
+        if alive and not _signal(run["pid"], signal.SIGTERM):
+            # A teammate's worker in a shared workspace: only its owner (or root) may signal it.
+            return CancelOutcome(run_id, "running", f"Cancel requested; {run['actor']}'s worker will stop at its next step.")
         if alive:
-            _signal(run["pid"], signal.SIGTERM)
             deadline = time.monotonic() + grace_s
             while time.monotonic() < deadline:
                 state = RunRecords(log).get_run(run_id)["state"]
@@ -296,11 +299,15 @@ def _cancel_run(ws: Workspace, run_id: str, *, grace_s: float = 10.0) -> CancelO
         return CancelOutcome(run_id, state, f"Run {run_id} {state}.")
 
 
-def _signal(pid: int, sig: int) -> None:
+def _signal(pid: int, sig: int) -> bool:
+    """Send `sig` (a process already gone counts as done); False if it belongs to another user."""
     try:
         os.kill(pid, sig)
     except ProcessLookupError:
         pass
+    except PermissionError:
+        return False
+    return True
 
 
 def _kill_hard(pid: int) -> None:
@@ -310,7 +317,7 @@ def _kill_hard(pid: int) -> None:
             os.killpg(pid, signal.SIGKILL)
         else:
             os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
+    except (ProcessLookupError, PermissionError):
         return
     for _ in range(50):
         if not process_alive(pid, None):
