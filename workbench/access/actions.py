@@ -23,9 +23,14 @@ def load_ledger(workspace: Workspace, log: AuditLog | None = None) -> Ledger:
         return Ledger.load(opened)
 
 
-def require_role(workspace: Workspace, needed: str, what: str, ledger: Ledger | None = None) -> Ledger:
-    """Refuse (PermissionDenied, one sentence naming the role) unless the actor holds `needed`."""
+def require_role(workspace: Workspace, needed: str, what: str, ledger: Ledger | None = None, *,
+                 governed: bool = False) -> Ledger:
+    """Refuse (PermissionDenied, one sentence naming the role) unless the actor holds `needed`.
+
+    `governed`: a governed action, so first refuse a label that names someone other than the OS account."""
     ledger = ledger or load_ledger(workspace)
+    if governed:
+        acting_identity(ledger.identity_mode)
     actor = workspace.actor
     groups = workspace_groups() if actor == _login() else None
     role = ledger.roles.role_of(actor, groups)

@@ -38,6 +38,7 @@ def add_key(workspace: Workspace, login: str, key_text: str, comment: str | None
     key = read_public_key(key_text)
     with AuditLog(workspace.audit_path, workspace.root) as log:
         ledger = load_ledger(workspace, log)
+        require_role(workspace, "admin", "Enrolling a key", ledger, governed=True)  # before anything else
         known = ledger.keys.get(key.fingerprint)
         if known is not None and known.revoked_seq is None:
             raise BadInputError(f"Key {key.fingerprint} is already enrolled for {known.login}.")
@@ -46,7 +47,6 @@ def add_key(workspace: Workspace, login: str, key_text: str, comment: str | None
                                 "cannot be enrolled again. Make a new key.")
         signing_key = None
         if not ledger.keys:  # bootstrap: the first key signs its own enrolment
-            require_role(workspace, "admin", "Enrolling the workspace's first key", ledger)
             if same_person_key(login) != same_person_key(workspace.actor):
                 raise BadInputError(f"The first key must be your own ({workspace.actor}): it signs its own "
                                     "enrolment, then signs everyone else's.")
@@ -56,8 +56,6 @@ def add_key(workspace: Workspace, login: str, key_text: str, comment: str | None
                 raise BadInputError("The first key signs its own enrolment, so its private half must be at hand: "
                                     "load it into ssh-agent (`ssh-add`) or set WORKBENCH_SIGNING_KEY to its file."
                                     ) from None
-        else:
-            require_role(workspace, "admin", "Enrolling a key", ledger)
         params = {"login": login, "key": key.openssh, "fingerprint": key.fingerprint,
                   "comment": (comment or "").strip() or None}
         ref = append_governed(workspace, "key.added", f"key:{login}", params, signing_key=signing_key,
@@ -69,7 +67,7 @@ def revoke_key(workspace: Workspace, fingerprint: str, reason: str | None) -> di
     if not reason or not reason.strip():
         raise BadInputError("Give a reason for revoking the key (--reason TEXT).")
     with AuditLog(workspace.audit_path, workspace.root) as log:
-        ledger = require_role(workspace, "admin", "Revoking a key", load_ledger(workspace, log))
+        ledger = require_role(workspace, "admin", "Revoking a key", load_ledger(workspace, log), governed=True)
         key = ledger.keys.get(fingerprint.strip())
         if key is None:
             raise BadInputError(f"No enrolled key {fingerprint} (see `workbench keys list`).")

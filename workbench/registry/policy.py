@@ -146,7 +146,7 @@ def adopt_policy(workspace: Workspace, reason: str | None = None) -> dict[str, A
 
     sections = toml_policy(workspace)
     policy = parse_policy(sections, str(workspace.settings_path))  # nothing invalid is ever adopted
-    ledger = require_role(workspace, "admin", "Adopting the policy", load_ledger(workspace))
+    ledger = require_role(workspace, "admin", "Adopting the policy", load_ledger(workspace), governed=True)
     if ledger.policy is not None and policy_sha(ledger.policy) == policy_sha(sections):
         raise BadInputError(f"workbench.toml's policy is already the one in force (adopted at event #{ledger.policy_seq}).")
     ref = append_governed(workspace, "governance.policy_adopted", "workbench.toml",

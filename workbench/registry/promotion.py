@@ -69,7 +69,7 @@ def request_promotion(workspace: Workspace, ref: ModelRef, alias: str, reason: s
     """Open a request to move `alias` to the version `ref` names, with evidence against the current holder."""
     alias = check_alias(alias)
     reason = _require_reason(reason, "the promotion")
-    ledger = require_role(workspace, "contributor", "Requesting a promotion")
+    ledger = require_role(workspace, "contributor", "Requesting a promotion", governed=True)
     with RegistryStore.open(workspace) as store:
         candidate = resolve_ref(store, ref)
         model, version = candidate["model"], candidate["version"]
@@ -110,7 +110,8 @@ def _open_request(store: RegistryStore, request_id: int) -> dict[str, Any]:
 def _check_decider(workspace: Workspace, policy: Policy, request: dict[str, Any], store: RegistryStore, verb: str) -> str:
     """People are compared as they read names (trimmed, case-folded, NFKC): `Alice` is `alice`."""
     actor = workspace.actor
-    require_role(workspace, "approver", f"To {verb} a promotion", store.ledger)
+    require_role(workspace, "approver", {"approve": "Approving", "reject": "Rejecting"}.get(verb, verb) + " a promotion",
+                 store.ledger, governed=True)
     who = same_person_key(actor)
     if who == same_person_key(request["requested_by"]):
         raise PolicyError(f"{actor} requested promotion {request['id']} and cannot {verb} it (four-eyes rule); "
