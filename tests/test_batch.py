@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from workbench.identity import os_login
+
 import hashlib
 import json
 import sqlite3
@@ -43,7 +45,7 @@ def test_batch_runs_end_to_end_and_records_the_run(sample_workspace: Workspace, 
     listed = json.loads(cli("-w", w, "runs", "list", "--json").stdout)
     assert len(listed) == 1
     run = listed[0]
-    assert run["state"] == "succeeded" and run["actor"] == "tester" and run["row_count"] == 344
+    assert run["state"] == "succeeded" and run["actor"] == os_login() and run["row_count"] == 344
     assert run["data_source"] == "penguins@1" and len(run["fingerprint"]) == 64
     assert run["artifact_sha256"] == out["artifact_sha256"] and run["started_at"] and run["finished_at"]
     shown = json.loads(cli("-w", w, "runs", "show", run["run_id"][:15], "--json").stdout)

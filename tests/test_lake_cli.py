@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from workbench.identity import os_login
+
 import json
 from pathlib import Path
 
@@ -46,7 +48,7 @@ def test_ingest_parquet_with_table_name_and_replace_creates_versions(empty_works
     versions = json.loads(cli("-w", w, "lake", "versions", "birds", "--json").stdout)
     assert [v["row_count"] for v in versions] == [344, 16]
     assert versions[0]["fingerprint"] != versions[1]["fingerprint"]
-    assert all(v["actor"] == "tester" for v in versions)
+    assert all(v["actor"] == os_login() for v in versions)
     old = json.loads(cli("-w", w, "lake", "show", "birds", "--version", "1", "--json", "--limit", "1").stdout)
     assert old["total_rows"] == 344 and "species" in old["columns"]
 

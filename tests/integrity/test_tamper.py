@@ -37,6 +37,9 @@ def _champion_template(_sample_template: Path, tmp_path_factory: pytest.TempPath
 
     root = tmp_path_factory.mktemp("tamper") / "ws"
     shutil.copytree(_sample_template, root)
+    from registry_fixtures import declared_team  # type: ignore[import-not-found]
+
+    declared_team(Workspace.load(root))  # alice and bob are played by declared name on one OS account
     old = os.environ.get("WORKBENCH_USER")
     try:
         os.environ["WORKBENCH_USER"] = "alice"
@@ -47,7 +50,10 @@ def _champion_template(_sample_template: Path, tmp_path_factory: pytest.TempPath
         os.environ["WORKBENCH_USER"] = "bob"
         approve_request(Workspace.load(root), request["id"])
     finally:
-        os.environ["WORKBENCH_USER"] = old or "tester"
+        if old is None:
+            os.environ.pop("WORKBENCH_USER", None)
+        else:
+            os.environ["WORKBENCH_USER"] = old
     return root
 
 
@@ -252,8 +258,10 @@ def test_one_person_in_two_cases_is_one_approval(ws: Workspace, monkeypatch: pyt
     from workbench.registry.refs import parse_ref
     from workbench.registry.store import RegistryStore
 
-    with open(ws.settings_path, "a", encoding="utf-8") as fh:
-        fh.write("\n[governance]\nrequired_approvals = 2\n")
+    from registry_fixtures import set_policy  # type: ignore[import-not-found]
+
+    ws = set_policy(ws, "[governance]\nrequired_approvals = 2")
+    monkeypatch.setenv("WORKBENCH_USER", "alice")
     ws = Workspace.load(ws.root)
     request = request_promotion(ws, parse_ref("species:2"), "champion", "better")
     monkeypatch.setenv("WORKBENCH_USER", "bob")

@@ -6,7 +6,7 @@ import json
 import sqlite3
 
 import pytest
-from registry_fixtures import as_user, train, two_versions  # noqa: F401  (fixture)
+from registry_fixtures import declared_team, as_user, train, two_versions  # noqa: F401  (fixture)
 
 import workbench
 from workbench.errors import BadInputError
@@ -84,7 +84,7 @@ def test_refusals_leave_the_registry_unchanged(two_versions: Workspace) -> None:
 
 
 def test_cli_register_list_show(sample_workspace: Workspace, cli, monkeypatch: pytest.MonkeyPatch) -> None:
-    ws = as_user(monkeypatch, sample_workspace, "alice")
+    ws = as_user(monkeypatch, declared_team(sample_workspace), "alice")
     run_id = train(ws)
     w = str(ws.root)
     out = cli("-w", w, "models", "register", run_id[:15], "--name", "species")

@@ -17,10 +17,20 @@ from workbench.workspace import Workspace
 
 
 def load_ledger(workspace: Workspace, log: AuditLog | None = None) -> Ledger:
-    if log is not None:
-        return Ledger.load(log)
-    with AuditLog(workspace.audit_path, workspace.root) as opened:
-        return Ledger.load(opened)
+    """Keys, roles and the adopted policy; a log that cannot be read stops the command before it writes."""
+    import sqlite3
+
+    from workbench.errors import IntegrityError
+
+    try:
+        if log is not None:
+            return Ledger.load(log)
+        with AuditLog(workspace.audit_path, workspace.root) as opened:
+            return Ledger.load(opened)
+    except sqlite3.DatabaseError as exc:
+        raise IntegrityError(f"The audit log {workspace.audit_path} cannot be read ({exc}), so who may do what "
+                             "cannot be checked; nothing was changed. Restore it from a backup (docs/security.md)."
+                             ) from None
 
 
 def require_role(workspace: Workspace, needed: str, what: str, ledger: Ledger | None = None, *,

@@ -206,6 +206,9 @@ def governance_report(workspace: Workspace, policy: Policy | None = None, now: d
     from workbench.errors import IntegrityError
     from workbench.integrity.workspace import verify_workspace
 
+    from workbench.registry.policy import file_policy
+
+    file_policy(workspace)  # a bad value in workbench.toml is named now, even before anyone adopts it
     policy = policy or load_policy(workspace)
     now = now or datetime.now(timezone.utc)
     # "Verified" means the whole workspace, not just the chain: a forged alias row is a finding here.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from rich.markup import escape
+
 from typing import Any
 
 from textual import on, work
@@ -39,7 +41,7 @@ class GovernanceView(Widget):
     def on_mount(self) -> None:
         self.query_one("#governance-table", DataTable).add_columns(
             "model", "champion", "trained (days)", "stale data", "evaluated (days)", "last result",
-            "promoted (days)", "approved by", "open requests")
+            "promoted (days)", "requested by", "approved by", "open requests")
 
     def focus_main(self) -> None:
         self.query_one("#governance-table", DataTable).focus()
@@ -62,7 +64,9 @@ class GovernanceView(Widget):
         report = message.report
         audit = "[green]audit log verified[/]" if report.audit_verified else "[b red]audit log BROKEN[/]"
         verdict = "[green]✔ no policy violations[/]" if report.ok else f"[b red]✘ {len(report.all_violations)} violation(s)[/]"
-        status.update(f"{verdict} · runs in flight: {report.runs_in_flight} · {audit} ({report.audit_summary})")
+        ident = ("identity: OS accounts, signed" if report.identity == "os"
+                 else "[b yellow]identity: DECLARED names (single-user mode)[/]")
+        status.update(f"{verdict} · runs in flight: {report.runs_in_flight} · {audit} ({report.audit_summary})\n{ident}")
         table = self.query_one("#governance-table", DataTable)
         table.clear()
         for m in report.models:
@@ -72,6 +76,20 @@ class GovernanceView(Widget):
             table.add_row(m.model, f"v{m.champion_version}" if m.champion_version else "none",
                           _days(m.days_since_training), {True: "[b red]yes[/]", False: "no", None: ""}[m.stale_data],
                           _days(m.days_since_evaluation), result, _days(m.days_since_promotion),
-                          ", ".join(m.approved_by), str(m.open_requests))
-        self.query_one("#governance-violations", Static).update(
-            "\n".join(f"[red]VIOLATION[/] {v}" for v in report.all_violations) or "")
+                          _signed(m.requested_by, m.request_signature),
+                          ", ".join(_signed(a["actor"], a["signature"]) for a in m.approvals if a["decision"] == "approve")
+                          or ", ".join(m.approved_by), str(m.open_requests))
+        lines = [f"[red]VIOLATION[/] {escape(v)}" for v in report.all_violations]
+        lines += [f"[yellow]FLAG[/] {escape(f)}" for f in report.flags[:10]]
+        if len(report.flags) > 10:
+            lines.append(f"[yellow]FLAG[/] … and {len(report.flags) - 10} more (`workbench governance report --json`)")
+        self.query_one("#governance-violations", Static).update("\n".join(lines))
+
+
+def _signed(who: str | None, signature: str | None) -> str:
+    """`bob ✔` when the governed action is signed, `bob (declared)` or `bob ✘ invalid` otherwise."""
+    if not who:
+        return ""
+    mark = {"signed": "✔", None: ""}.get(signature, f"({signature})" if signature in ("declared", "bootstrap")
+                                        else f"✘ {signature}")
+    return f"{who} {mark}".strip()
