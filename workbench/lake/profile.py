@@ -152,7 +152,10 @@ def profile_stages(lake: Lake, table: str, version: int | None = None) -> Iterat
         if i in ranges:
             value, lo, hi = ranges[i]
             width = (hi - lo) / HISTOGRAM_BINS if hi > lo else 1.0
-            parts.append(f"histogram(least(floor(({value} - {lo!r}) / {width!r}), {HISTOGRAM_BINS - 1})::INTEGER)")
+            # least() skips NULL arguments, so least(NULL, 19) is 19: without the FILTER every NULL landed in
+            # the last bin. NaN is not a value to bin either.
+            parts.append(f"histogram(least(floor(({value} - {lo!r}) / {width!r}), {HISTOGRAM_BINS - 1})::INTEGER) "
+                         f"FILTER (WHERE {value} IS NOT NULL AND NOT isnan({value}))")
             bins[i] = (lo, width, HISTOGRAM_BINS if hi > lo else 1)
     row = run_checked(cur, f"SELECT {', '.join(parts)} FROM {ref}").fetchone()
     values = iter(row)
