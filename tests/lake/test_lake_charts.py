@@ -16,8 +16,10 @@ from tui_support import settle
 def _bar_rows(bars: BarList) -> dict[str, str]:
     """label -> value as the rendered rows show them (each row carries its own label and value)."""
     rows = {}
-    for line in bars.render().plain.splitlines()[1:]:
-        label, _, rest = line.partition("│")
+    for line in bars.render().plain.splitlines():
+        label, bar, rest = line.partition("│")
+        if not bar:
+            continue  # the title
         rows[label.strip()] = rest.split()[-1] if rest.split() else ""
     return rows
 

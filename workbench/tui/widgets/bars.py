@@ -72,7 +72,8 @@ class BarList(Static):
 
     def render(self) -> Text:
         out = Text()
-        out.append(self.title + "\n", style="bold")
+        if self.title:
+            out.append(self.title + "\n", style="bold")
         if not self.bars:
             return out
         label_w = min(24, max(len(label) for label, _ in self.bars))
