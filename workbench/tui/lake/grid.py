@@ -45,6 +45,12 @@ class PageGrid(Widget):
     def set_caption(self, text: str) -> None:
         self.query_one(".grid-caption", Static).update(text)
 
+    def clear_page(self, caption: str) -> None:
+        """No rows at all (after an error: a result that is not the query's must not stay on screen)."""
+        self.page = None
+        self.table.clear(columns=True)
+        self.set_caption(caption)
+
     def show_page(self, page: Page, caption: str) -> None:
         self.page = page
         table = self.table

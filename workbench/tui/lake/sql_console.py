@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Callable
 
+from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -15,7 +16,7 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import DataTable, Static, TextArea
 
-from workbench.errors import WorkbenchError
+from workbench.errors import WorkbenchError, WritesOffError
 from workbench.lake.preview import Page
 from workbench.tui.lake.grid import PageGrid
 from workbench.workspace import Workspace
@@ -100,6 +101,9 @@ class SqlConsole(Widget):
                 result = self.Finished(sql, None, version, None)
             else:
                 result = self.Finished(sql, query_page(lake, sql, offset, PAGE_SIZE, total), None, None)  # type: ignore[arg-type]
+        except WritesOffError:
+            result = self.Finished(sql, None, None, "This statement writes to the lake; writes are off (ctrl+t turns "
+                                                    "them on, for CREATE [OR REPLACE] TABLE … AS SELECT).")
         except WorkbenchError as exc:
             result = self.Finished(sql, None, None, exc.message)
         except Exception as exc:
@@ -111,13 +115,18 @@ class SqlConsole(Widget):
     @on(Finished)
     def _finished(self, message: Finished) -> None:
         if message.error is not None:
-            self.grid.set_caption(f"[b red]Error:[/] {message.error}")
+            # The previous result goes: it is not this query's, so it can be neither read nor exported as if it were.
+            self.last_sql, self.total, self.row_offset = None, None, 0
+            self.grid.clear_page(f"[b red]Error:[/] {escape(message.error)}")
             self.notify(message.error, title="SQL", severity="error")
             return
         if message.written is not None:
             v = message.written
             self.grid.set_caption(f"Wrote {v.table} version {v.version}: {v.row_count:,} rows "  # type: ignore[attr-defined]
                                   f"(fingerprint {(v.fingerprint or '')[:12]}, audited)")  # type: ignore[attr-defined]
+            self.last_sql, self.total, self.row_offset = None, None, 0
+            self.grid.table.clear(columns=True)
+            self.grid.page = None
             self.notify(f"{v.table} version {v.version} written.", title="SQL")  # type: ignore[attr-defined]
             self.post_message(self.LakeChanged())
             return
