@@ -72,9 +72,9 @@ class WorkbenchApp(App[None]):
 
     def get_system_commands(self, screen):  # type: ignore[no-untyped-def]
         yield from super().get_system_commands(screen)
-        from workbench.tui.panes.lake import lake_commands
+        from workbench.tui.commands import tab_commands
 
-        yield from lake_commands(self)
+        yield from tab_commands(self)
 
     def _terminal_gone(self) -> None:
         """The terminal hung up (in the watch thread): stop reading it, exit, and if a clean exit hangs on the
