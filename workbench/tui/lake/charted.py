@@ -18,8 +18,9 @@ class TableWithChart(Widget):
     DEFAULT_CSS = """
     TableWithChart { height: 1fr; }
     TableWithChart > .caption { height: 1; color: $text-muted; padding: 0 1; }
-    TableWithChart > DataTable { height: 1fr; }
-    TableWithChart > PlotextPlot, TableWithChart > BarList { height: 15; border-top: solid $primary; }
+    TableWithChart > DataTable { height: 1fr; min-height: 6; }
+    TableWithChart > PlotextPlot, TableWithChart > BarList { height: 45%; min-height: 6; max-height: 20;
+                                                             border-top: solid $primary; }
     """
 
     def compose(self) -> ComposeResult:
