@@ -18,14 +18,23 @@ SPEC = ('name = "{name}"\ntarget = "species"\ncandidates = {candidates}\nmax_tri
         'time_budget_s = 120\nseed = {seed}\n[data]\ntable = "penguins"\n')
 
 
-@pytest.fixture
-def two_runs(sample_workspace: Workspace, tmp_path: Path):  # type: ignore[no-untyped-def]
+@pytest.fixture(scope="module")
+def two_runs(_sample_template: Path, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """Two real runs, trained once for the module (the tests only read them)."""
+    import shutil
+
+    tmp = tmp_path_factory.mktemp("compare")
+    shutil.copytree(_sample_template, tmp / "ws")
+    ws = Workspace.load(tmp / "ws")
     results = []
-    for name, candidates, seed in (("lin", '["linear"]', 1), ("lin_forest", '["linear", "random_forest"]', 2)):
-        path = tmp_path / f"{name}.toml"
-        path.write_text(SPEC.format(name=name, candidates=candidates, seed=seed))
-        results.append(run_batch(sample_workspace, path))
-    return sample_workspace, results
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("WORKBENCH_USER", "tester")
+        mp.setenv("XDG_DATA_HOME", str(tmp / "xdg-data"))
+        for name, candidates, seed in (("lin", '["linear"]', 1), ("lin_forest", '["linear", "random_forest"]', 2)):
+            path = tmp / f"{name}.toml"
+            path.write_text(SPEC.format(name=name, candidates=candidates, seed=seed))
+            results.append(run_batch(ws, path))
+    return ws, results
 
 
 def test_compare_shows_what_differs_and_each_runs_scores(two_runs) -> None:  # type: ignore[no-untyped-def]
@@ -59,3 +68,42 @@ def test_cli_compare_json_and_table(two_runs, cli) -> None:  # type: ignore[no-u
     assert table.returncode == 0 and "* seed" in table.stdout and "leaderboard" in table.stdout
     bad = cli("-w", str(ws.root), "runs", "compare", a.run_id)
     assert bad.returncode == ExitCode.BAD_INPUT and "two runs or more" in bad.stderr
+
+
+async def test_runs_tab_marks_two_runs_and_shows_them_side_by_side(two_runs) -> None:  # type: ignore[no-untyped-def]
+    from textual.widgets import DataTable
+
+    from workbench.tui.app import WorkbenchApp
+
+    ws, (a, b) = two_runs
+    app = WorkbenchApp(ws)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("2")
+        await settle(app, pilot)
+        runs = app.query_one("#runs-table", DataTable)
+        assert runs.row_count == 2
+        await pilot.press("v")  # nothing marked: it says how, and opens nothing
+        await pilot.pause(0.2)
+        assert app.screen.__class__.__name__ != "CompareScreen"
+        await pilot.press("space", "down", "space")
+        assert str(runs.get_row_at(0)[0]).startswith("● ") and str(runs.get_row_at(1)[0]).startswith("● ")
+        await pilot.press("v")
+        await settle(app, pilot)
+        screen = app.screen
+        assert screen.__class__.__name__ == "CompareScreen"
+        table = screen.query_one("#compare-table", DataTable)
+        headers = [str(c.label) for c in table.columns.values()]
+        assert headers[1:] == [b.run_id, a.run_id]  # in the order marked: the newest run is listed first
+        shown = {str(table.get_row_at(i)[0]).strip("* ").strip(): [str(v) for v in table.get_row_at(i)[1:]]
+                 for i in range(table.row_count)}
+        assert "seed" in shown and shown["seed"] == ["2", "1"]
+        assert "target" not in shown  # only the spec keys that differ, until `a`
+        assert shown["random_forest"][1] == "—"  # a did not try it
+        await pilot.press("a")
+        await pilot.pause(0.2)
+        keys = [str(table.get_row_at(i)[0]).strip("* ").strip() for i in range(table.row_count)]
+        assert "target" in keys
+        await pilot.press("escape")
+        await pilot.pause(0.2)
+        assert app.screen.__class__.__name__ != "CompareScreen"
