@@ -179,6 +179,9 @@ async def test_sql_error_names_the_real_key_and_clears_the_stale_result(numbers:
         await pilot.press("ctrl+r")
         await _settle(app, pilot)
         assert await _shows(app, pilot, "#sql-results .grid-caption", "rows 1–200 of 1,000")
+        import re
+
+        assert re.search(r"· \d+ ms|· \d+\.\d\d s", _text(app, "#sql-results .grid-caption"))  # the query's time
         console.set_sql("CREATE TABLE t2 AS SELECT 1")
         await pilot.press("ctrl+r")
         await _settle(app, pilot)
