@@ -72,6 +72,9 @@ def charts_for(d: dict[str, Any]) -> list[Chart]:
             xs, ys = _present(lc["train_rows"], lc["train_score"])
             if xs:
                 plt.plot(xs, ys, label="train", marker="dot")
+            from workbench.tui.widgets.bars import number_label
+
+            plt.xticks(lc["train_rows"], [number_label(n) for n in lc["train_rows"]])  # the sizes measured
             plt.xlabel("training rows")
             plt.ylabel(lc["metric"])
         # The full-size point is the search's own first fold, which has no train score: say so, rather than let
