@@ -89,11 +89,16 @@ def _until_settled(*selectors_and_texts: tuple[str, str], rows: str | None = Non
     async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
         app = pilot.app
         await settle(app, pilot, pause=0.2)
-        for _ in range(300):
+
+        def ready() -> bool:
             shown = all(text in str(app.query_one(selector).render()) for selector, text in selectors_and_texts)
-            if shown and (rows is None or app.query_one(rows).row_count):
+            return shown and (rows is None or app.query_one(rows).row_count > 0)
+
+        for _ in range(600):  # a bound for a loaded machine, not a measure of speed
+            if ready():
                 break
             await pilot.pause(0.1)
+        assert ready(), f"the screen did not settle: {selectors_and_texts} {rows}"  # not a snapshot difference
         await settle(app, pilot, pause=0.2)
     return run_before
 
