@@ -45,11 +45,11 @@ def test_number_labels_have_no_float_noise() -> None:
     assert number_label(26.912345) == "26.91"
 
 
-async def _profile_app(ws: Workspace, pilot, app) -> None:  # type: ignore[no-untyped-def]
+async def _profile_app(ws: Workspace, pilot, app, table: str = "flights") -> None:  # type: ignore[no-untyped-def]
     await settle(app, pilot, pause=0.2)
     from workbench.tui.lake.catalog_tree import CatalogTree
 
-    app.query_one("#catalog").post_message(CatalogTree.Chosen("flights", None))  # as highlighting it does
+    app.query_one("#catalog").post_message(CatalogTree.Chosen(table, None))  # as highlighting it does
     await settle(app, pilot, pause=0.2)
 
 
@@ -84,22 +84,22 @@ async def test_profile_chart_draws_duckdb_counts_and_clean_axis_labels(sample_wo
 async def test_versus_target_bars_are_the_bucket_means_duckdb_computes(sample_workspace: Workspace) -> None:
     app = WorkbenchApp(sample_workspace)
     async with app.run_test(size=(160, 48)) as pilot:
-        await _profile_app(sample_workspace, pilot, app)
+        await _profile_app(sample_workspace, pilot, app, "penguins")
         await pilot.press("t")
         await settle(app, pilot)
         view = app.query_one("#target")
-        view.compute("dep_delay")
+        view.compute("body_mass_g")
         for _ in range(300):
             if view.result is not None:
                 break
             await pilot.pause(0.1)
         assert view.result is not None
         features = [f.feature for f in view.result.features]
-        view.table.move_cursor(row=features.index("origin"))
+        view.table.move_cursor(row=features.index("island"))
         await pilot.pause(0.2)
         with open_lake(sample_workspace) as lake:
             means = dict(lake.cursor().execute(
-                "SELECT origin, avg(dep_delay) FROM flights WHERE dep_delay IS NOT NULL GROUP BY 1").fetchall())
+                "SELECT island, avg(body_mass_g) FROM penguins WHERE body_mass_g IS NOT NULL GROUP BY 1").fetchall())
         drawn = _bar_rows(view.bars)
         assert set(drawn) == set(means)
         assert all(drawn[o] == number_label(means[o]) for o in means)
