@@ -16,6 +16,8 @@ from tui_support import settle
 
 def test_numbers_are_formatted_without_float_noise() -> None:
     assert format_number(1234567) == "1,234,567"
+    assert format_number(2007) == "2007" and format_number(-12345) == "-12,345"  # years read as years
+    assert format_number(1234.5) == "1234.5" and format_number(12345.5) == "12,345.5"
     assert format_number(39.100000000000001) == "39.1"
     assert format_number(0.1 + 0.2) == "0.3"
     assert format_number(1234567.891) == "1,234,568"
@@ -51,7 +53,7 @@ async def test_grid_aligns_numbers_marks_the_sort_and_shows_the_filter(numbers: 
         headers = [str(c.label) for c in table.columns.values()]
         assert headers[columns.index("n")].startswith("n ▼")
         assert not any("▲" in h or "▼" in h for i, h in enumerate(headers) if i != columns.index("n"))
-        assert table.get_row_at(0)[columns.index("n")].plain == "1,000"
+        assert table.get_row_at(0)[columns.index("n")].plain == "1000"
         preview = app.query_one("#preview")
         preview.action_filter()
         await pilot.pause(0.2)

@@ -21,14 +21,13 @@ SIGNIFICANT = 6  # digits a float shows in the grid; the cell viewer (enter) sho
 
 
 def format_number(value: Any) -> str:
-    """A number as a data person reads it: thousands separated, floats to six significant digits without
-    trailing zeros (39.1, not 39.100000000000001), scientific only when very large or very small."""
+    """A number as a data person reads it: thousands separated from five digits on (so years and codes read
+    2007, not 2,007), floats to six significant digits without trailing zeros (39.1, not 39.100000000000001),
+    scientific only when very large or very small."""
     if isinstance(value, bool):
         return str(value)
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, Decimal):
-        return f"{value:,}"
+    if isinstance(value, (int, Decimal)):
+        return f"{value:,}" if abs(value) >= 10_000 else str(value)
     v = float(value)
     if not math.isfinite(v):
         return str(v)
@@ -37,7 +36,7 @@ def format_number(value: Any) -> str:
     if abs(v) >= 1e15 or abs(v) < 1e-4:
         return f"{v:.{SIGNIFICANT - 1}e}"
     decimals = min(SIGNIFICANT, max(0, SIGNIFICANT - 1 - math.floor(math.log10(abs(v)))))
-    text = f"{v:,.{decimals}f}"
+    text = f"{v:{',' if abs(v) >= 10_000 else ''}.{decimals}f}"
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
