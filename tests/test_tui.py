@@ -122,7 +122,7 @@ async def test_audit_view_searches_into_the_archives_with_a(empty_workspace: Wor
         table = app.query_one("#events", DataTable)
 
         def subjects() -> list[str]:
-            return [table.get_row_at(i)[4] for i in range(table.row_count)]
+            return [table.get_row_at(i)[6] for i in range(table.row_count)]
 
         assert subjects() == ["churn-live", "churn-9", "churn-8", "churn-7"]  # the live log kept the 3 newest
         await pilot.press("a")
@@ -164,3 +164,37 @@ async def test_audit_tab_checks_the_chain_when_opened_and_shows_where_it_broke(e
         await _settle(app, pilot)
         text = str(status.render())
         assert "audit chain broken" in text and f"#{edited}" in text and "edited" in text
+
+
+async def test_audit_keys_work_from_the_detail_panel_and_run_ids_fit(empty_workspace: Workspace) -> None:
+    from textual.widgets import Input
+
+    from workbench.audit import AuditLog
+
+    runs = ["20261201-110700-a1b2c3", "20261201-110700-d4e5f6"]  # same second: only the end tells them apart
+    with AuditLog(empty_workspace.audit_path, empty_workspace.root) as log:
+        log.record_many([{"kind": "run.stage", "actor": "alice", "run_id": run, "subject": "a long subject " * 4}
+                         for run in runs])
+    app = WorkbenchApp(empty_workspace)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await _settle(app, pilot)
+        await pilot.press("3")
+        await _settle(app, pilot)
+        table = app.query_one("#events", DataTable)
+        columns = list(table.columns.values())
+        run_col = [str(c.label) for c in columns].index("run")
+        right_edge = sum(c.get_render_width(table) for c in columns[: run_col + 1])
+        assert right_edge <= table.scrollable_content_region.width  # the whole run id is on screen
+        assert {table.get_row_at(i)[run_col] for i in range(table.row_count)} >= set(runs)
+
+        await pilot.press("tab")  # from the events list to the detail panel
+        assert app.focused is app.query_one("#event-detail")
+        await pilot.press("a")
+        await _settle(app, pilot)
+        assert app.query_one("AuditPane").with_archives
+        await pilot.press("v")
+        await pilot.pause(0.1)
+        assert "erif" in str(app.query_one("#chain-status", Static).render())  # verifying / verified
+        app.query_one("#event-detail").focus()
+        await pilot.press("slash")
+        assert app.focused is app.query_one("#audit-search", Input)

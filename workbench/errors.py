@@ -53,6 +53,12 @@ class LakeError(BadInputError):
     title = "Lake problem"
 
 
+class WritesOffError(LakeError):
+    """A statement that writes, where writes are off; each shell says how to turn them on."""
+
+    title = "Writes are off"
+
+
 class SpecError(BadInputError):
     title = "Run spec problem"
 

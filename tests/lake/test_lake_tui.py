@@ -166,3 +166,34 @@ async def test_command_palette_lists_lake_actions(numbers: Workspace) -> None:
         command.callback()
         await _settle(app, pilot)
         assert await _shows(app, pilot, "#profile-caption", "complete")
+
+
+async def test_sql_error_names_the_real_key_and_clears_the_stale_result(numbers: Workspace) -> None:
+    app = WorkbenchApp(numbers)
+    async with app.run_test(size=(150, 45)) as pilot:
+        await _settle(app, pilot)
+        await pilot.press("e")
+        await _settle(app, pilot)
+        console = app.query_one("#sql")
+        console.set_sql("SELECT n FROM numbers ORDER BY n")
+        await pilot.press("ctrl+r")
+        await _settle(app, pilot)
+        assert await _shows(app, pilot, "#sql-results .grid-caption", "rows 1–200 of 1,000")
+        import re
+
+        assert re.search(r"· \d+ ms|· \d+\.\d\d s", _text(app, "#sql-results .grid-caption"))  # the query's time
+        console.set_sql("CREATE TABLE t2 AS SELECT 1")
+        await pilot.press("ctrl+r")
+        await _settle(app, pilot)
+        assert await _shows(app, pilot, "#sql-results .grid-caption", "writes are off")
+        caption = _text(app, "#sql-results .grid-caption")
+        assert "ctrl+t" in caption and "ctrl+w" not in caption
+        assert console.grid.table.row_count == 0 and console.grid.page is None  # the old rows are gone
+        console.set_sql("SELECT no_such_column FROM numbers")
+        await pilot.press("ctrl+r")
+        await _settle(app, pilot)
+        assert await _shows(app, pilot, "#sql-results .grid-caption", "Error")
+        assert console.grid.table.row_count == 0
+        await pilot.press("ctrl+s")  # nothing to export: it says so instead of exporting an older result
+        await pilot.pause(0.2)
+        assert app.screen.__class__.__name__ != "ExportScreen" and not app.screen.query("#export-path")

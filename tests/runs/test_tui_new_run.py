@@ -15,7 +15,7 @@ from tui_support import settle
 from workbench.audit import AuditLog
 from workbench.runs.records import RunRecords
 from workbench.tui.app import WorkbenchApp
-from workbench.tui.runs.launcher import batch_command, spec_backend
+from workbench.tui.runs.launcher import spec_backend
 from workbench.tui.runs.new_run import NewRunForm
 from workbench.workspace import Workspace
 
@@ -143,19 +143,27 @@ async def test_enter_starts_the_run_with_the_chosen_back_end_and_options(sample_
     assert loaded.params["options"]["threads"] == 3
 
 
-def test_batch_command_passes_only_what_differs_from_the_spec(sample_workspace: Workspace) -> None:
+def _spec_on(ws: Workspace, path: str, backend: str | None = None, options: dict | None = None):  # type: ignore[no-untyped-def]
+    from workbench.pipeline.spec import load_spec
+    from workbench.runs.launch import spec_with_backend
+
+    return spec_with_backend(load_spec(Path(path), ws.settings.default_holdout, ws.settings.default_backend),
+                             backend, options)
+
+
+def test_the_form_changes_only_what_differs_from_the_spec(sample_workspace: Workspace) -> None:
+    """The TUI and `batch --backend/--backend-option` share `runs.launch.spec_with_backend`."""
     ws = sample_workspace
     plain = str(SPECS / "penguin_species.toml")  # names no back-end: the workspace default (local)
-    head = [sys.executable, "-m", "workbench", "-w", str(ws.root), "batch", "--detach", "--json"]
-    assert batch_command(ws, plain) == [*head, plain]
-    assert batch_command(ws, plain, "local", {}) == [*head, plain]
-    assert batch_command(ws, plain, "template", {"threads": 3}) == [
-        *head, "--backend", "template", "--backend-option", "threads=3", plain]
-    assert batch_command(ws, plain, "dask", {"dashboard": True, "workers": "2"}) == [
-        *head, "--backend", "dask", "--backend-option", "dashboard=true", "--backend-option", "workers=2", plain]
-    on_dask = str(_tiny_spec(ws, 'backend = "dask"\n' + TINY, "on_dask").resolve())
-    assert batch_command(ws, on_dask, "dask", {}) == [*head, on_dask]  # the spec's own: no flag
-    assert batch_command(ws, on_dask, "local", {}) == [*head, "--backend", "local", on_dask]
+    assert _spec_on(ws, plain).backend == "local" and _spec_on(ws, plain).backend_options == {}
+    assert _spec_on(ws, plain, "local", {}).backend == "local"
+    on_template = _spec_on(ws, plain, "template", {"threads": "3"})
+    assert on_template.backend == "template" and on_template.backend_options == {"threads": "3"}
+    on_dask = str(_tiny_spec(ws, 'backend = "dask"\n' + TINY + '[backend_options]\nworkers = 2\n', "on_dask").resolve())
+    assert _spec_on(ws, on_dask, "dask", {}).backend_options == {"workers": 2}  # the spec's own: kept
+    assert _spec_on(ws, on_dask, "dask", {"dashboard": "true"}).backend_options == {"workers": 2, "dashboard": "true"}
+    moved = _spec_on(ws, on_dask, "local", {})
+    assert moved.backend == "local" and moved.backend_options == {}  # meant for dask: dropped
 
 
 def test_the_workspace_default_back_end_counts_as_the_specs(sample_workspace: Workspace) -> None:
@@ -164,8 +172,32 @@ def test_the_workspace_default_back_end_counts_as_the_specs(sample_workspace: Wo
     ws = Workspace.load(sample_workspace.root)
     plain = str(SPECS / "penguin_species.toml")
     assert spec_backend(plain, ws.settings.default_backend).name == "template"
-    assert "--backend" not in batch_command(ws, plain, "template", {})
-    assert batch_command(ws, plain, "local", {})[-3:] == ["--backend", "local", plain]
+    assert _spec_on(ws, plain, "template", {}).backend == "template"
+    assert _spec_on(ws, plain, "local", {}).backend == "local"
+
+
+def test_the_tui_starts_runs_without_running_the_cli(sample_workspace: Workspace, monkeypatch) -> None:
+    """Starting a run is a core call: no `workbench batch` subprocess, whose stderr the TUI used to scrape."""
+    import subprocess
+
+    from workbench.tui.runs.launcher import launch_detached
+
+    started: list[list[str]] = []
+    real = subprocess.Popen
+
+    def popen(args, *a, **kw):  # type: ignore[no-untyped-def]
+        started.append([str(x) for x in args])
+        return real(args, *a, **kw)
+
+    monkeypatch.setattr(subprocess, "Popen", popen)
+    spec = _tiny_spec(sample_workspace)
+    ok, text = launch_detached(sample_workspace, str(spec))
+    assert ok, text
+    assert not [cmd for cmd in started if "batch" in cmd]  # no `workbench batch` to scrape
+    assert [cmd[1:3] for cmd in started if "-m" in cmd] == [["-m", "workbench.runs.worker"]]  # the run's own worker
+    bad = _tiny_spec(sample_workspace, TINY.replace('table = "penguins"', 'table = "nope"'), "bad")
+    ok, text = launch_detached(sample_workspace, str(bad))
+    assert not ok and "nope" in text and not text.startswith("Error")
 
 
 def test_spec_backend_reads_the_spec_then_the_default(tmp_path: Path) -> None:

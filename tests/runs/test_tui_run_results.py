@@ -71,7 +71,7 @@ async def test_finished_run_shows_leaderboard_and_cycles_its_charts(sample_works
 
         from workbench.tui.widgets.diagnostics import charts_for
 
-        titles = [t for t, _ in charts_for(stored)]
+        titles = [chart.title for chart in charts_for(stored)]
         assert len(titles) > 3
         assert _chart_title(app).startswith(f"1/{len(titles)} {titles[0]}")
         assert titles[0].startswith("Learning curve")

@@ -53,7 +53,10 @@ class PluginInfo:
     value: str  # "module:attr", from the entry point, without importing it
     package: str | None
     version: str | None
-    status: str = "available"  # "available" (not imported yet) | "ok" (imported and checked) | "broken"
+    # "available" (not imported yet) | "ok" (imports and declares itself correctly; not started) | "broken";
+    # after a probe (`probe.check_all`): "works" | "fails" (imports, but does not start or run a job here) |
+    # "example" (works, but declares itself an example to copy, not to run on).
+    status: str = "available"
     error: str | None = None
 
     def as_dict(self) -> dict[str, Any]:

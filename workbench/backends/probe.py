@@ -88,3 +88,46 @@ def _storage_job(backend: Any, name: str) -> str:
     if not ok:
         raise BackendUnavailableError(f"The storage back-end {name!r} did not read back what it wrote.")
     return "wrote, listed, read and deleted a probe object"
+
+
+def check_all(workspace: Any, *, log: Any = None) -> list[Any]:
+    """Every installed back-end with the answer `probe_backend` gives for it: "works", "fails" (it imports but
+    does not start or run its job with the workspace's settings, e.g. S3 without a bucket), or "broken" (it
+    does not import). What `workbench plugins list --check` shows, so it agrees with `plugins check`."""
+    from dataclasses import replace
+
+    from workbench.backends.discovery import list_plugins
+
+    out = []
+    for info in list_plugins(check=True, timeout_s=None):
+        if info.status == "ok":
+            try:
+                probe_backend(workspace, info.kind, info.name, log=log)
+                info = replace(info, status="example" if is_example(info.kind, info.name) else "works")
+            except WorkbenchError as exc:
+                info = replace(info, status="fails", error=exc.message)
+        out.append(info)
+    return out
+
+
+def option_problem(workspace: Any, kind: str, name: str, backend_class: Any) -> str | None:
+    """Why the workspace's settings cannot start back-end `name` (a required option unset, a bad value),
+    found without starting it; None if they can. The Plugins tab shows this as soon as a plugin loads."""
+    from workbench.backends.session import resolve_options
+
+    try:
+        resolve_options(workspace.settings, GROUPS[kind], name, None, backend_class)
+    except WorkbenchError as exc:
+        return exc.message
+    return None
+
+
+def is_example(kind: str, name: str) -> bool:
+    """Whether the back-end declares itself an example to copy (`EXAMPLE = True`, as the template's do): it
+    works, but nothing should run on it (the template's storage keeps objects in memory only)."""
+    from workbench.backends.discovery import load_backend_class
+
+    try:
+        return bool(getattr(load_backend_class(GROUPS[kind], name), "EXAMPLE", False))
+    except WorkbenchError:
+        return False

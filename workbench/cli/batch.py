@@ -141,10 +141,9 @@ def _interrupt_once() -> Iterator[None]:
 
 
 def with_backend(spec: Any, backend: str | None, options: tuple[str, ...]) -> Any:
-    """The spec with the back-end and options given on the command line."""
-    from dataclasses import replace
-
+    """The spec with the back-end and options given on the command line (`--backend-option KEY=VALUE`)."""
     from workbench.errors import BadInputError
+    from workbench.runs.launch import spec_with_backend
 
     given: dict[str, str] = {}
     for item in options:
@@ -152,9 +151,7 @@ def with_backend(spec: Any, backend: str | None, options: tuple[str, ...]) -> An
         if not sep or not key.strip():
             raise BadInputError(f"--backend-option {item!r}: expected KEY=VALUE.")
         given[key.strip()] = value
-    if backend and backend != spec.backend:
-        spec = replace(spec, backend=backend, backend_options={})
-    return replace(spec, backend_options={**spec.backend_options, **given}) if given else spec
+    return spec_with_backend(spec, backend, given)
 
 
 def _table(rows: list[dict[str, Any]], metric: str, extra: str) -> None:

@@ -40,17 +40,35 @@ def plugins() -> None:
 
 @plugins.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-@click.option("--check", is_flag=True, help="Also import each plugin and check its declaration.")
-def list_command(as_json: bool, check: bool) -> None:
+@click.option("--check", is_flag=True, help="Also check each back-end as `plugins check` does (with the workspace's "
+                                            "settings; without a workspace, only that it imports).")
+@click.pass_context
+def list_command(ctx: click.Context, as_json: bool, check: bool) -> None:
     """List installed back-ends (without importing them unless --check)."""
     from workbench.backends.discovery import list_plugins
+    from workbench.errors import WorkspaceError
 
-    infos = list_plugins(check=check)
+    infos = None
+    if check:
+        from workbench.audit import AuditLog
+        from workbench.backends.probe import check_all
+
+        state = ctx.find_object(CliState)
+        try:
+            ws = state.workspace(create_demo=False) if state is not None else None
+        except WorkspaceError:
+            ws = None
+        if ws is not None:
+            with AuditLog(ws.audit_path, ws.root) as log:
+                infos = check_all(ws, log=log)
+    if infos is None:
+        infos = list_plugins(check=check)
     if as_json:
         echo_json([i.as_dict() for i in infos])
         return
+    words = {"available": "not loaded", "ok": "loads (not started)"}
     echo_table(["name", "kind", "package", "version", "status", "error"],
-               [[i.name, i.kind, i.package, i.version, i.status, i.error or ""] for i in infos])
+               [[i.name, i.kind, i.package, i.version, words.get(i.status, i.status), i.error or ""] for i in infos])
 
 
 @plugins.command("show")

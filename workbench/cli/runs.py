@@ -173,3 +173,30 @@ def reproduce(state: CliState, run_id: str, tolerance: float, as_json: bool, qui
             click.echo("  inputs: data fingerprint, spec, seed, library versions and git commit unchanged.")
     if not report.matches:
         raise SystemExit(int(ExitCode.RUN_FAILED))
+
+
+@runs.command("compare")
+@click.argument("run_ids", nargs=-1, required=True)
+@click.option("--all", "show_all", is_flag=True, help="Every spec key, not only those that differ.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_state
+def compare(state: CliState, run_ids: tuple[str, ...], show_all: bool, as_json: bool) -> None:
+    """Two or more runs side by side: data, spec differences, holdout scores, leaderboards, timings."""
+    from workbench.runs.compare import compare_runs
+
+    result = compare_runs(state.workspace(), run_ids)
+    if as_json:
+        echo_json(result.as_dict())
+        return
+    header = ["", *result.run_ids]
+    sections = [("run", result.summary), ("spec" if show_all else "spec (differences)",
+                                         result.spec if show_all else result.spec_differences),
+                ("holdout score", result.holdout), ("leaderboard (CV score by family)", result.leaderboard),
+                ("seconds by stage", result.timings)]
+    for title, rows in sections:
+        click.echo(f"\n{title}")
+        if not rows:
+            click.echo("  (none)" if title.startswith("spec") else "  (none recorded)")
+            continue
+        echo_table(header, [[("* " if r.differs else "  ") + r.key, *r.values] for r in rows])
+    click.echo("\n* differs between the runs")

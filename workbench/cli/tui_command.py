@@ -17,4 +17,7 @@ def open_tui(state: CliState) -> None:
         print(notice, file=sys.stderr)
     from workbench.tui.app import WorkbenchApp
 
-    WorkbenchApp(located.workspace, notice=notice).run()
+    app = WorkbenchApp(located.workspace, notice=notice)
+    app.run()
+    if app.return_code:  # e.g. 129: the terminal went away
+        sys.exit(app.return_code)

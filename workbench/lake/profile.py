@@ -19,6 +19,9 @@ from workbench.lake.engine import Lake
 from workbench.lake.names import quote_ident
 from workbench.lake.sql import run_checked
 
+# The clock that times a profile; snapshot tests fix it so the caption's seconds do not change.
+clock = time.perf_counter
+
 HISTOGRAM_BINS = 20
 TOP_VALUES = 10
 LOW_CARDINALITY = 50  # up to this many distinct values: count every value in the shared pass
@@ -106,7 +109,7 @@ def _num(value: Any) -> float | None:
 
 def profile_stages(lake: Lake, table: str, version: int | None = None) -> Iterator[TableProfile]:
     """Yield the profile after each stage; the last one is complete."""
-    started = time.perf_counter()
+    started = clock()
     ref, snapshot = _ref(lake, table, version)
     cur = lake.cursor()
     schema = run_checked(cur, f"DESCRIBE SELECT * FROM {ref}").fetchall()
@@ -142,7 +145,7 @@ def profile_stages(lake: Lake, table: str, version: int | None = None) -> Iterat
             if lo is not None:
                 ranges[i] = (f"epoch({quote_ident(name)}::TIMESTAMP)", float(lo), float(hi))
         profiles.append(p)
-    yield TableProfile(table, version, snapshot, total, list(profiles), "basic", time.perf_counter() - started)
+    yield TableProfile(table, version, snapshot, total, list(profiles), "basic", clock() - started)
 
     # Stage 2: approximate distinct counts and histograms in one pass; quartiles from a sample.
     parts, bins = [], {}
@@ -152,7 +155,10 @@ def profile_stages(lake: Lake, table: str, version: int | None = None) -> Iterat
         if i in ranges:
             value, lo, hi = ranges[i]
             width = (hi - lo) / HISTOGRAM_BINS if hi > lo else 1.0
-            parts.append(f"histogram(least(floor(({value} - {lo!r}) / {width!r}), {HISTOGRAM_BINS - 1})::INTEGER)")
+            # least() skips NULL arguments, so least(NULL, 19) is 19: without the FILTER every NULL landed in
+            # the last bin. NaN is not a value to bin either.
+            parts.append(f"histogram(least(floor(({value} - {lo!r}) / {width!r}), {HISTOGRAM_BINS - 1})::INTEGER) "
+                         f"FILTER (WHERE {value} IS NOT NULL AND NOT isnan({value}))")
             bins[i] = (lo, width, HISTOGRAM_BINS if hi > lo else 1)
     row = run_checked(cur, f"SELECT {', '.join(parts)} FROM {ref}").fetchone()
     values = iter(row)
@@ -174,7 +180,7 @@ def profile_stages(lake: Lake, table: str, version: int | None = None) -> Iterat
         for i, qs in zip(numeric, row):
             qs = qs or [None, None, None]
             profiles[i] = replace(profiles[i], q25=_num(qs[0]), q50=_num(qs[1]), q75=_num(qs[2]))
-    yield TableProfile(table, version, snapshot, total, list(profiles), "stats", time.perf_counter() - started)
+    yield TableProfile(table, version, snapshot, total, list(profiles), "stats", clock() - started)
 
     # Stage 3: most frequent values. Low-cardinality columns share one pass; other text columns get one each.
     parts, plan = [], []
@@ -197,7 +203,7 @@ def profile_stages(lake: Lake, table: str, version: int | None = None) -> Iterat
         top = run_checked(cur, f"SELECT {q}::VARCHAR, count(*) AS n FROM {ref} WHERE {q} IS NOT NULL "
                                f"GROUP BY 1 ORDER BY n DESC, 1 LIMIT {TOP_VALUES}").fetchall()
         profiles[i] = replace(p, top_values=[(str(k), int(v)) for k, v in top])
-    yield TableProfile(table, version, snapshot, total, list(profiles), "charts", time.perf_counter() - started)
+    yield TableProfile(table, version, snapshot, total, list(profiles), "charts", clock() - started)
 
 
 def profile_table(lake: Lake, table: str, version: int | None = None, basic_only: bool = False) -> TableProfile:

@@ -15,7 +15,7 @@ from typing import Any, Iterator
 
 import duckdb
 
-from workbench.errors import LakeError
+from workbench.errors import LakeError, WritesOffError
 from workbench.lake.engine import Lake, open_lake
 
 _CTAS = re.compile(
@@ -71,7 +71,7 @@ def check_select(sql: str) -> str:
             raise LakeError(f"{stmt.type.name} runs maintenance or changes settings, which a read cannot do; "
                             "old versions are removed with the audited `workbench lake prune`.")
         if is_write_statement(sql):
-            raise LakeError("This statement writes to the lake; writes are off (turn them on with --write, or ctrl+w in the console).")
+            raise WritesOffError("This statement writes to the lake; writes are off (turn them on with --write).")
         raise LakeError(
             f"Only read-only queries run here (got {stmt.type.name}); the one write allowed is "
             "CREATE [OR REPLACE] TABLE name AS SELECT …, with writes turned on."

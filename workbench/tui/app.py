@@ -6,6 +6,10 @@ in scikit-learn or LightGBM.
 
 from __future__ import annotations
 
+import asyncio
+import os
+import time
+
 from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
@@ -17,6 +21,12 @@ from workbench.tui.panes.models import ModelsPane
 from workbench.tui.panes.plugins import PluginsPane
 from workbench.tui.panes.runs import RunsPane
 from workbench.workspace import Workspace
+
+
+# After the terminal is gone: how long a clean exit may take before the process ends itself (a clean exit
+# writes to the dead terminal, and Textual's writer can block on that for ever).
+TERMINAL_GONE_GRACE_S = 3.0
+TERMINAL_GONE_EXIT = 129  # 128 + SIGHUP, as a shell reports a process the hang-up ended
 
 
 class WorkbenchApp(App[None]):
@@ -39,6 +49,11 @@ class WorkbenchApp(App[None]):
         self.sub_title = f"{workspace.settings.name} — {workspace.root}"
 
     def on_mount(self) -> None:
+        if not self.is_headless:
+            from workbench.tui.terminal import TerminalWatch
+
+            self._loop_for_watch = asyncio.get_running_loop()
+            TerminalWatch(self._terminal_gone).start()
         if self.notice:
             self.notify(self.notice, title="Workbench", timeout=10)
         self._load_identity()
@@ -59,7 +74,7 @@ class WorkbenchApp(App[None]):
 
     def _show_identity(self, text: str) -> None:
         self.identity_text = text
-        self.sub_title = f"{self.workspace.settings.name} — {text} — {self.workspace.root}"
+        self.sub_title = f"{text} — {self.sub_title}"  # first: at 80 columns the path is what gets cut
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -78,9 +93,23 @@ class WorkbenchApp(App[None]):
 
     def get_system_commands(self, screen):  # type: ignore[no-untyped-def]
         yield from super().get_system_commands(screen)
-        from workbench.tui.panes.lake import lake_commands
+        from workbench.tui.commands import tab_commands
 
-        yield from lake_commands(self)
+        yield from tab_commands(self)
+
+    def _terminal_gone(self) -> None:
+        """The terminal hung up (in the watch thread): stop reading it, exit, and if a clean exit hangs on the
+        dead terminal, end the process anyway. Detached runs carry on; the lake and logs are only read here,
+        and every write is a transaction, so nothing is left half-done."""
+        exit_event = getattr(self._driver, "exit_event", None)
+        if exit_event is not None:
+            exit_event.set()  # Textual's Linux input thread otherwise spins on end-of-file
+        try:
+            self._loop_for_watch.call_soon_threadsafe(self.exit, None, TERMINAL_GONE_EXIT)
+        except RuntimeError:  # the loop is closed: the app is already ending
+            pass
+        time.sleep(TERMINAL_GONE_GRACE_S)
+        os._exit(TERMINAL_GONE_EXIT)
 
     def action_show_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab

@@ -1,4 +1,5 @@
-"""Modal dialogs of the Lake tab: a one-line prompt, the cell viewer, ingest, export and SQL history."""
+"""Modal dialogs of the Lake tab: a one-line prompt, the cell viewer, ingest, export, SQL history and a
+column's frequencies."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import os
 from pathlib import Path
 from typing import Callable
 
+from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -17,6 +19,7 @@ from textual.widgets import Button, Checkbox, Input, Label, OptionList, Progress
 from textual.widgets.option_list import Option
 
 from workbench.errors import WorkbenchError
+from workbench.tui.lake.reporting import Done, LakeFailed, report
 from workbench.workspace import Workspace
 
 
@@ -240,4 +243,72 @@ class HistoryScreen(ModalScreen[str | None]):
         self.query_one("#history-list", OptionList).focus()
 
     def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class FrequencyScreen(ModalScreen[None]):
+    """The frequency sheet of one column (Shift+F): each value, its count, its share and a bar, most frequent
+    first, counted by DuckDB over the whole table under the preview's filter."""
+
+    CSS_PATH = "dialogs.tcss"
+    BINDINGS = [Binding("escape,q", "close", "Close")]
+
+    def __init__(self, get_lake: Callable[[], object], query: object, column: str) -> None:
+        super().__init__()
+        self.get_lake, self.page_query, self.column = get_lake, query, column
+        self.frequencies: object | None = None
+
+    def compose(self) -> ComposeResult:
+        from textual.widgets import DataTable
+
+        with Vertical(classes="dialog"):
+            yield Label(f"Frequencies of {self.column}", classes="title")
+            yield Static("Counting…", id="freq-caption")
+            yield DataTable(id="freq-table", cursor_type="row", zebra_stripes=True)
+            yield Static("Esc closes.", classes="hint")
+
+    def on_mount(self) -> None:
+        from textual.widgets import DataTable
+
+        table = self.query_one(DataTable)
+        table.add_column(self.column, key="value")
+        for key in ("count", "share", ""):
+            table.add_column(key, key=key or "bar")
+        table.focus()
+        self._count()
+
+    @work(thread=True, exclusive=True, group="lake-frequencies")
+    def _count(self) -> None:
+        from workbench.lake.frequency import value_frequencies
+
+        report(self, lambda: value_frequencies(self.get_lake(), self.page_query, self.column))  # type: ignore[arg-type]
+
+    @on(Done)
+    def _counted(self, message: Done) -> None:
+        from rich.text import Text
+        from textual.widgets import DataTable
+
+        from workbench.tui.lake.grid import cell_text
+
+        message.stop()
+        f = message.value
+        self.frequencies = f
+        table = self.query_one(DataTable)
+        top = max((n for _, n in f.values), default=1)
+        for value, n in f.values:
+            share = n / f.rows if f.rows else 0.0
+            table.add_row(Text("NULL", style="dim italic") if value is None else cell_text(value),
+                          Text(f"{n:,}", justify="right"), Text(f"{share:.1%}", justify="right"),
+                          "█" * max(1, round(20 * n / top)))
+        where = f" matching {f.where}" if f.where else ""
+        more = f"; the {len(f.values):,} most frequent shown" if f.distinct > len(f.values) else ""
+        self.query_one("#freq-caption", Static).update(
+            f"{f.distinct:,} distinct values in {f.rows:,} rows{where}{more}")
+
+    @on(LakeFailed)
+    def _failed(self, message: LakeFailed) -> None:
+        message.stop()
+        self.query_one("#freq-caption", Static).update(f"[b red]Error:[/] {escape(message.error)}")
+
+    def action_close(self) -> None:
         self.dismiss(None)

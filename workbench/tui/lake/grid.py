@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import math
+from decimal import Decimal
 from typing import Any
 
+from rich.markup import escape
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.widget import Widget
 from textual.widgets import DataTable, Static
@@ -13,11 +17,49 @@ from workbench.lake.preview import Page
 MAX_CELL = 60  # characters shown in a cell; the cell viewer (enter) shows the rest
 
 
+SIGNIFICANT = 6  # digits a float shows in the grid; the cell viewer (enter) shows every digit
+
+
+def format_number(value: Any) -> str:
+    """A number as a data person reads it: thousands separated from five digits on (so years and codes read
+    2007, not 2,007), floats to six significant digits without trailing zeros (39.1, not 39.100000000000001),
+    scientific only when very large or very small."""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, (int, Decimal)):
+        return f"{value:,}" if abs(value) >= 10_000 else str(value)
+    v = float(value)
+    if not math.isfinite(v):
+        return str(v)
+    if v == 0:
+        return "0"
+    if abs(v) >= 1e15 or abs(v) < 1e-4:
+        return f"{v:.{SIGNIFICANT - 1}e}"
+    decimals = min(SIGNIFICANT, max(0, SIGNIFICANT - 1 - math.floor(math.log10(abs(v)))))
+    text = f"{v:{',' if abs(v) >= 10_000 else ''}.{decimals}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def is_numeric_type(dtype: str) -> bool:
+    from workbench.lake.profile import column_kind
+
+    return column_kind(dtype) == "numeric"
+
+
 def cell_text(value: Any) -> str:
     if value is None:
         return "NULL"
     text = str(value).replace("\n", "⏎")
     return text if len(text) <= MAX_CELL else text[: MAX_CELL - 1] + "…"
+
+
+def grid_cell(value: Any, numeric: bool) -> str | Text:
+    """What a cell shows: numbers right-aligned and formatted, NULL dimmed, the rest as text."""
+    if value is None:
+        return Text("NULL", style="dim italic", justify="right" if numeric else "left")
+    if numeric and isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+        return Text(format_number(value), justify="right")
+    return cell_text(value)
 
 
 class PageGrid(Widget):
@@ -45,14 +87,26 @@ class PageGrid(Widget):
     def set_caption(self, text: str) -> None:
         self.query_one(".grid-caption", Static).update(text)
 
+    def clear_page(self, caption: str) -> None:
+        """No rows at all (after an error: a result that is not the query's must not stay on screen)."""
+        self.page = None
+        self.table.clear(columns=True)
+        self.set_caption(caption)
+
     def show_page(self, page: Page, caption: str) -> None:
+        """The page's rows, numbers right-aligned; the sorted column's header carries ▲ or ▼."""
         self.page = page
         table = self.table
         column = table.cursor_column
         table.clear(columns=True)
-        for name, dtype in zip(page.columns, page.dtypes):
-            table.add_column(f"{name}\n[dim]{dtype.lower()}[/]", key=name)
-        table.add_rows([tuple(cell_text(v) for v in row) for row in page.rows])
+        numeric = [is_numeric_type(dtype) for dtype in page.dtypes]
+        sort = page.query.sort if page.query is not None else None
+        arrow = " ▼" if page.query is not None and page.query.descending else " ▲"
+        for name, dtype, is_number in zip(page.columns, page.dtypes, numeric):
+            label = Text.from_markup(f"{escape(name)}{arrow if name == sort else ''}\n[dim]{escape(dtype.lower())}[/]",
+                                     justify="right" if is_number else "left")
+            table.add_column(label, key=name)
+        table.add_rows([tuple(grid_cell(v, n) for v, n in zip(row, numeric)) for row in page.rows])
         if page.columns:
             table.move_cursor(row=0, column=min(column, len(page.columns) - 1))
         self.set_caption(caption)

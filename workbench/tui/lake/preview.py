@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Callable
 
+from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -27,6 +28,7 @@ class PreviewView(Widget):
         Binding("g", "jump", "Go to row"),
         Binding("s", "sort", "Sort"),
         Binding("slash", "filter", "Filter"),
+        Binding("F", "frequencies", "Frequencies"),
         Binding("enter", "view_cell", "Cell", show=False),
     ]
 
@@ -78,7 +80,9 @@ class PreviewView(Widget):
         self.row_offset, self.total = page.offset, page.total_rows
         at = f"@{self.query_state.version}" if self.query_state.version else ""
         snap = f" · snapshot {page.snapshot}" if page.snapshot is not None else ""
-        self.grid.show_page(page, f"{page.table}{at}: {page.caption}{snap}   n/p page · g go to · s sort · / filter")
+        where = f"\n[b]filter:[/] {escape(self.query_state.where)}  [dim](/ edits, empty clears)[/]" if self.query_state.where else ""
+        self.grid.show_page(page, f"{page.table}{at}: {page.caption}{snap}   n/p page · g go to · s sort · / filter · "
+                                  f"F frequencies{where}")
 
     @on(LakeFailed)
     def _failed(self, message: LakeFailed) -> None:
@@ -156,6 +160,15 @@ class PreviewView(Widget):
 
         self.app.push_screen(PromptScreen(f"Filter {q.table} (SQL condition; empty clears)", "dep_delay > 60 AND origin = 'JFK'",
                                           q.where or ""), apply)
+
+    def action_frequencies(self) -> None:
+        """How often each value of the column under the cursor occurs, over the whole (filtered) table."""
+        q, column = self.query_state, self.grid.current_column()
+        if q is None or column is None:
+            return
+        from workbench.tui.lake.dialogs import FrequencyScreen
+
+        self.app.push_screen(FrequencyScreen(self.get_lake, q, column))
 
     def action_view_cell(self) -> None:
         cell = self.grid.current_cell()

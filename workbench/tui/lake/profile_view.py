@@ -7,7 +7,6 @@ from typing import Callable
 from textual import on, work
 from textual.message import Message
 from textual.widgets import DataTable
-from textual_plotext import PlotextPlot
 
 from workbench.lake.profile import ColumnProfile, TableProfile
 from workbench.tui.lake.charted import TableWithChart
@@ -28,21 +27,37 @@ def fmt(value: object) -> str:
     return text if len(text) <= 24 else text[:23] + "…"
 
 
-def draw_column_chart(plot: PlotextPlot, col: ColumnProfile) -> None:
-    """A bar chart of the most frequent values, else a histogram, else a note."""
-    plt = plot.plt
-    plt.clear_data()
-    plt.clear_figure()
+def histogram_ticks(col: ColumnProfile) -> tuple[list[float], list[str]]:
+    """Round tick positions across the histogram's range, labelled as numbers (or dates) a person writes."""
+    from workbench.tui.widgets.bars import epoch_label, nice_ticks, number_label
+
+    assert col.histogram
+    lo, hi = col.histogram[0][0], col.histogram[-1][1]
+    ticks = nice_ticks(lo, hi)
+    if col.kind == "temporal":
+        return ticks, [epoch_label(t, hi - lo) for t in ticks]
+    return ticks, [number_label(t) for t in ticks]
+
+
+def draw_column_chart(view: TableWithChart, col: ColumnProfile) -> None:
+    """Bars of the most frequent values, else a histogram of the non-NULL values, else a note."""
+    from workbench.tui.widgets.bars import nice_ticks, number_label
+
     if col.top_values:
-        labels = [v if len(v) <= 14 else v[:13] + "…" for v, _ in col.top_values]
-        plt.bar(labels, [n for _, n in col.top_values], orientation="horizontal")
-        plt.title(f"{col.name}: most frequent values")
-    elif col.histogram:
+        view.show_bars(f"{col.name}: most frequent values (count)", [(v, n) for v, n in col.top_values])
+        return
+    plot = view.show_plot()
+    plt = plot.plt
+    if col.histogram:
         centers = [(lo + hi) / 2 for lo, hi, _ in col.histogram]
-        plt.bar(centers, [n for _, _, n in col.histogram], width=1.0)
-        if col.kind == "temporal":
-            plt.xlabel("seconds since 1970 (UTC)")
-        plt.title(f"{col.name}: histogram ({len(col.histogram)} bins)")
+        counts = [n for _, _, n in col.histogram]
+        plt.bar(centers, counts, width=1.0)
+        xs, xlabels = histogram_ticks(col)
+        plt.xticks(xs, xlabels)
+        ys = [y for y in nice_ticks(0, max(counts) or 1) if float(y).is_integer()]
+        plt.yticks(ys, [number_label(y) for y in ys])
+        nulls = f"; {col.nulls:,} NULLs not shown" if col.nulls else ""
+        plt.title(f"{col.name}: histogram of {col.count:,} values ({len(col.histogram)} bins{nulls})")
     else:
         plt.title(f"{col.name}: {col.note or 'no chart yet for this column'}")
     plot.refresh()
@@ -64,6 +79,7 @@ class ProfileView(TableWithChart):
         self.subject: tuple[str, int | None] | None = None
 
     def on_mount(self) -> None:
+        super().on_mount()
         self.table.add_columns(
             "column", "type", "null %", "distinct≈", "min", "max", "mean", "std", "q25", "median", "q75", "top value")
 
@@ -103,7 +119,7 @@ class ProfileView(TableWithChart):
                           fmt(c.mean), fmt(c.std), fmt(c.q25), fmt(c.q50), fmt(c.q75), fmt(top), key=c.name)
         if p.columns:
             table.move_cursor(row=min(row, len(p.columns) - 1))
-            draw_column_chart(self.chart, p.columns[min(row, len(p.columns) - 1)])
+            draw_column_chart(self, p.columns[min(row, len(p.columns) - 1)])
         at = f"@{p.version}" if p.version else ""
         self.set_caption(
             f"{p.table}{at}: {p.row_count:,} rows, {len(p.columns)} columns — {_STAGE_TEXT[p.stage]} ({p.elapsed_s:.2f} s)")
@@ -111,7 +127,7 @@ class ProfileView(TableWithChart):
     @on(DataTable.RowHighlighted, "#profile-table")
     def _row(self, event: DataTable.RowHighlighted) -> None:
         if self.profile is not None and event.row_key is not None and event.row_key.value is not None:
-            draw_column_chart(self.chart, self.profile.column(event.row_key.value))
+            draw_column_chart(self, self.profile.column(event.row_key.value))
 
     @on(LakeFailed)
     def _failed(self, message: LakeFailed) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Callable
 
+from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -15,7 +16,7 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import DataTable, Static, TextArea
 
-from workbench.errors import WorkbenchError
+from workbench.errors import WorkbenchError, WritesOffError
 from workbench.lake.preview import Page
 from workbench.tui.lake.grid import PageGrid
 from workbench.workspace import Workspace
@@ -44,9 +45,11 @@ class SqlConsole(Widget):
     ]
 
     class Finished(Message):
-        def __init__(self, sql: str, page: Page | None, written: object | None, error: str | None) -> None:
+        def __init__(self, sql: str, page: Page | None, written: object | None, error: str | None,
+                     seconds: float | None = None) -> None:
             super().__init__()
             self.sql, self.page, self.written, self.error = sql, page, written, error
+            self.seconds = seconds  # how long the query (or write) took, shown in the caption
 
     def __init__(self, workspace: Workspace, get_lake: Callable[[], object], id: str | None = None) -> None:
         super().__init__(id=id)
@@ -90,8 +93,11 @@ class SqlConsole(Widget):
         from workbench.lake.sql import parse_write, query_page
         from workbench.lake.sql_history import add_history
 
+        import time
+
         lake = self.get_lake()
         ws = self.workspace
+        started = time.perf_counter()
         try:
             if allow_write and offset == 0 and _is_write(sql):
                 parse_write(sql)
@@ -100,10 +106,14 @@ class SqlConsole(Widget):
                 result = self.Finished(sql, None, version, None)
             else:
                 result = self.Finished(sql, query_page(lake, sql, offset, PAGE_SIZE, total), None, None)  # type: ignore[arg-type]
+        except WritesOffError:
+            result = self.Finished(sql, None, None, "This statement writes to the lake; writes are off (ctrl+t turns "
+                                                    "them on, for CREATE [OR REPLACE] TABLE … AS SELECT).")
         except WorkbenchError as exc:
             result = self.Finished(sql, None, None, exc.message)
         except Exception as exc:
             result = self.Finished(sql, None, None, f"{type(exc).__name__}: {exc}")
+        result.seconds = time.perf_counter() - started
         if offset == 0:
             add_history(ws, sql, ok=result.error is None)
         self.post_message(result)
@@ -111,20 +121,27 @@ class SqlConsole(Widget):
     @on(Finished)
     def _finished(self, message: Finished) -> None:
         if message.error is not None:
-            self.grid.set_caption(f"[b red]Error:[/] {message.error}")
+            # The previous result goes: it is not this query's, so it can be neither read nor exported as if it were.
+            self.last_sql, self.total, self.row_offset = None, None, 0
+            self.grid.clear_page(f"[b red]Error:[/] {escape(message.error)}")
             self.notify(message.error, title="SQL", severity="error")
             return
         if message.written is not None:
             v = message.written
+            took = f" in {_took(message.seconds)}" if message.seconds is not None else ""
             self.grid.set_caption(f"Wrote {v.table} version {v.version}: {v.row_count:,} rows "  # type: ignore[attr-defined]
-                                  f"(fingerprint {(v.fingerprint or '')[:12]}, audited)")  # type: ignore[attr-defined]
+                                  f"(fingerprint {(v.fingerprint or '')[:12]}, audited){took}")  # type: ignore[attr-defined]
+            self.last_sql, self.total, self.row_offset = None, None, 0
+            self.grid.table.clear(columns=True)
+            self.grid.page = None
             self.notify(f"{v.table} version {v.version} written.", title="SQL")  # type: ignore[attr-defined]
             self.post_message(self.LakeChanged())
             return
         page = message.page
         assert page is not None
         self.last_sql, self.row_offset, self.total = message.sql, page.offset, page.total_rows
-        self.grid.show_page(page, f"{page.caption} · snapshot {page.snapshot}   ctrl+n/ctrl+b page · ctrl+s export")
+        took = f" · {_took(message.seconds)}" if message.seconds is not None else ""
+        self.grid.show_page(page, f"{page.caption} · snapshot {page.snapshot}{took}   ctrl+n/ctrl+b page · ctrl+s export")
 
     class LakeChanged(Message):
         """A write created a table version: the catalog should reload."""
@@ -189,6 +206,10 @@ class ExportRequested(Message):
     def __init__(self, table: str | None = None, version: int | None = None, query: str | None = None) -> None:
         super().__init__()
         self.table, self.version, self.query = table, version, query
+
+
+def _took(seconds: float) -> str:
+    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f} s"
 
 
 def _is_write(sql: str) -> bool:

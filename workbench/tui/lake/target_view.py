@@ -7,25 +7,19 @@ from typing import Callable
 from textual import on, work
 from textual.binding import Binding
 from textual.widgets import DataTable
-from textual_plotext import PlotextPlot
 
 from workbench.lake.versus_target import FeatureVsTarget, VersusTarget
 from workbench.tui.lake.charted import TableWithChart
 from workbench.tui.lake.reporting import Done, LakeFailed, report
 
 
-def draw_feature_chart(plot: PlotextPlot, result: VersusTarget, feature: FeatureVsTarget) -> None:
-    plt = plot.plt
-    plt.clear_data()
-    plt.clear_figure()
+def draw_feature_chart(view: TableWithChart, result: VersusTarget, feature: FeatureVsTarget) -> None:
     what = f"rate of {result.target}={result.positive}" if result.target_kind == "binary" else f"mean {result.target}"
     if feature.buckets:
-        labels = [b.label if len(b.label) <= 18 else b.label[:17] + "…" for b in feature.buckets]
-        plt.bar(labels, [b.target_mean for b in feature.buckets], orientation="horizontal")
-        plt.title(f"{what} by {feature.feature} (overall {result.overall:.4g})")
+        view.show_bars(f"{what} by {feature.feature} (overall {result.overall:.4g})",
+                       [(b.label, b.target_mean) for b in feature.buckets])
     else:
-        plt.title(f"{feature.feature}: {feature.note or 'no buckets'}")
-    plot.refresh()
+        view.show_bars(f"{feature.feature}: {feature.note or 'no buckets'}", [])
 
 
 class VersusTargetView(TableWithChart):
@@ -41,6 +35,7 @@ class VersusTargetView(TableWithChart):
         self.result: VersusTarget | None = None
 
     def on_mount(self) -> None:
+        super().on_mount()
         self.table.add_columns("feature", "type", "score (eta²)", "", "buckets")
 
     def show_table(self, table: str, version: int | None) -> None:
@@ -94,7 +89,7 @@ class VersusTargetView(TableWithChart):
             f"{r.table}: {what} per bucket, overall {r.overall:.4g} over {r.rows:,} rows ({r.elapsed_s:.2f} s) — c: target")
         if r.features:
             table.move_cursor(row=0)
-            draw_feature_chart(self.chart, r, r.features[0])
+            draw_feature_chart(self, r, r.features[0])
 
     @on(DataTable.RowHighlighted, "#target-table")
     def _row(self, event: DataTable.RowHighlighted) -> None:
@@ -102,7 +97,7 @@ class VersusTargetView(TableWithChart):
             return
         feature = next((f for f in self.result.features if f.feature == event.row_key.value), None)
         if feature is not None:
-            draw_feature_chart(self.chart, self.result, feature)
+            draw_feature_chart(self, self.result, feature)
 
     @on(LakeFailed)
     def _failed(self, message: LakeFailed) -> None:

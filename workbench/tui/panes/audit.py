@@ -70,10 +70,16 @@ class AuditPane(Widget):
                 table.border_title = "Events (newest first)"
                 yield table
                 yield Static("", id="audit-caption")
-            yield Static("Highlight an event to see its details.", id="event-detail")
+            detail = Static("Highlight an event to see its details.", id="event-detail")
+            # Focusable, so tab reaches it and the arrow keys scroll a long event; the pane's keys work from it too.
+            detail.can_focus = True
+            yield detail
 
     def on_mount(self) -> None:
-        self.query_one("#events", DataTable).add_columns("#", "time (UTC)", "actor", "event", "subject", "run", "outcome")
+        # The run id before the subject: a long subject may run off the right edge, the run id must not (its
+        # first part is a date that every run of the day shares). The time drops its year (the detail has it),
+        # so that whole run ids fit from 120 columns up.
+        self.query_one("#events", DataTable).add_columns("#", "time (UTC)", "actor", "event", "run", "outcome", "subject")
         self.load_page()  # cheap (one indexed page): ready before the tab is first opened
         self.set_interval(2.0, self._poll)
 
@@ -207,8 +213,8 @@ class AuditPane(Widget):
         row = table.cursor_row
         table.clear()
         for e in message.events:
-            table.add_row(str(e.seq), e.ts[:19], e.actor, e.kind, e.subject or "", e.run_id or "", e.outcome or "",
-                          key=str(e.seq))
+            table.add_row(str(e.seq), e.ts[5:19].replace("T", " "), e.actor, e.kind, e.run_id or "", e.outcome or "",
+                          e.subject or "", key=str(e.seq))
         if message.events:
             table.move_cursor(row=min(row, len(message.events) - 1))
 

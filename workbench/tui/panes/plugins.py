@@ -2,7 +2,8 @@
 
 Listing reads entry points only: no plugin is imported when the tab mounts (a plugin that hangs or
 calls `sys.exit()` at import must not stop the TUI from starting). The plugin the user selects is
-imported then, in a worker, and its row says whether it loaded ("ok") or is broken, with the reason;
+imported then, in a worker, and its row says whether it loads, is broken, or cannot start with the
+workspace's settings ("fails", as `plugins check` would say), with the reason; only a check says "works";
 the form is built from its declared options, pre-filled from `workbench.toml`; `c` starts the back-end
 with the form's values and runs a tiny job on it within the overall deadline (`[backends] timeout_s`),
 recording the outcome (`plugin.loaded` / `plugin.failed`) in the audit log.
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -81,19 +83,22 @@ class PluginsPane(Widget):
             self.infos = infos
 
     class OptionsLoaded(Message):
-        def __init__(self, key: str, schema: Any, configured: dict[str, Any], error: str | None) -> None:
+        def __init__(self, key: str, schema: Any, configured: dict[str, Any], error: str | None,
+                     problem: str | None = None) -> None:
             super().__init__()
             self.key = key
             self.schema = schema
             self.configured = configured
             self.error = error
+            self.problem = problem  # why the workspace's settings cannot start it (found without starting it)
 
     class CheckFinished(Message):
-        def __init__(self, key: str, ok: bool, text: str) -> None:
+        def __init__(self, key: str, ok: bool, text: str, example: bool = False) -> None:
             super().__init__()
             self.key = key
             self.ok = ok
             self.text = text
+            self.example = example
 
     def __init__(self, workspace: Workspace) -> None:
         super().__init__()
@@ -177,23 +182,25 @@ class PluginsPane(Widget):
                                                          f"is [b red]broken[/]: {info.error}")
             self.query_one("#plugin-options", Vertical).remove_children()
             return
-        hint = "" if load or info.status == "ok" else " — press Enter to load it and see its options"
+        hint = "" if load or info.status != "available" else " — press Enter to load it and see its options"
         self.query_one("#plugin-info", Static).update(
             f"[b]{info.kind} back-end {info.name}[/] — {info.package} {info.version}{hint}")
-        if load or info.status == "ok":
+        if load or info.status != "available":
             self.load_options(key)
 
     @work(thread=True, exclusive=True, group="plugin-options")
     def load_options(self, key: str) -> None:
         from workbench.backends.discovery import GROUPS
         from workbench.backends.options import schema_of
+        from workbench.backends.probe import option_problem
         from workbench.backends.session import configured_options, load_class
         from workbench.errors import WorkbenchError
 
         info = self.infos[key]
         group = GROUPS[info.kind]
         try:  # the plugin's code runs here, in this worker, within [backends] timeout_s
-            schema = schema_of(load_class(self.workspace.settings, group, info.name))
+            cls = load_class(self.workspace.settings, group, info.name)
+            schema = schema_of(cls)
         except WorkbenchError as exc:
             self.post_message(self.OptionsLoaded(key, None, {}, exc.message))
             return
@@ -202,13 +209,17 @@ class PluginsPane(Widget):
         except WorkbenchError as exc:  # workbench.toml is wrong, not the plugin
             self.post_message(self.OptionsLoaded(key, schema, {}, exc.message))
             return
-        self.post_message(self.OptionsLoaded(key, schema, configured, None))
+        self.post_message(self.OptionsLoaded(key, schema, configured, None,
+                                             option_problem(self.workspace, info.kind, info.name, cls)))
 
     @on(OptionsLoaded)
     async def _show_options(self, message: OptionsLoaded) -> None:
         broken = message.schema is None
-        if message.key in self.infos:
-            self._set_status(message.key, "broken" if broken else "ok", message.error if broken else None)
+        if message.key in self.infos and self.infos[message.key].status in ("available", "ok"):
+            # Loading says it imports; it says "fails" when the settings cannot start it (S3 without a bucket),
+            # as `plugins check` would. Only a check (c) can say it works.
+            status = "broken" if broken else "fails" if message.problem else "ok"
+            self._set_status(message.key, status, message.error if broken else message.problem)
         if message.key != self.selected:
             return
         box = self.query_one("#plugin-options", Vertical)
@@ -221,6 +232,9 @@ class PluginsPane(Widget):
         if message.error:
             await box.mount(Static(f"[b red]{message.error}[/]"))
             return
+        if message.problem:
+            await box.mount(Static(f"[b red]Cannot start with these settings:[/] {escape(message.problem)}",
+                                   classes="plugin-problem"))
         await box.mount(BackendOptionsForm(message.schema, message.configured))
 
     def action_check(self) -> None:
@@ -242,14 +256,15 @@ class PluginsPane(Widget):
     @work(thread=True, exclusive=True, group="plugin-check")
     def run_check(self, key: str, values: dict[str, Any]) -> None:
         from workbench.audit import AuditLog
-        from workbench.backends.probe import probe_backend
+        from workbench.backends.probe import is_example, probe_backend
         from workbench.errors import WorkbenchError
 
         info = self.infos[key]
         try:
             with AuditLog(self.workspace.audit_path, self.workspace.root) as log:
                 result = probe_backend(self.workspace, info.kind, info.name, values, log=log)
-            self.post_message(self.CheckFinished(key, True, f"{result.summary} in {result.seconds:.2f} s"))
+            self.post_message(self.CheckFinished(key, True, f"{result.summary} in {result.seconds:.2f} s",
+                                                 example=is_example(info.kind, info.name)))
         except WorkbenchError as exc:
             self.post_message(self.CheckFinished(key, False, exc.message))
         except (Exception, SystemExit) as exc:  # a plugin bug must not take the TUI down
@@ -257,13 +272,20 @@ class PluginsPane(Widget):
 
     @on(CheckFinished)
     def _show_check(self, message: CheckFinished) -> None:
+        if message.key in self.infos:
+            status = ("example" if message.example else "works") if message.ok else "fails"
+            self._set_status(message.key, status, None if message.ok else message.text)
         if message.key != self.selected:
             return
         text = f"[green]✔ works[/]: {message.text}" if message.ok else f"[b red]✘ failed[/]: {message.text}"
+        if message.example:
+            text += "\n[yellow]An example to copy, not a back-end to run on[/] (it says so: EXAMPLE = True)."
         self.query_one("#check-result", Static).update(text)
         if not message.ok:
             self.notify(message.text, title="Back-end check failed", severity="error")
 
 
 def _status(status: str) -> str:
-    return {"ok": "[green]ok[/]", "broken": "[b red]broken[/]", "available": "not loaded"}.get(status, status)
+    """What a row says: only a check (c, or `plugins list --check`) can say a back-end works."""
+    return {"available": "not loaded", "ok": "loads · c checks", "broken": "[b red]broken[/]", "works": "[green]works[/]",
+            "fails": "[b red]fails[/]", "example": "[yellow]example[/]"}.get(status, status)

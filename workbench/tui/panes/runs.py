@@ -1,7 +1,8 @@
 """Runs tab: every run with its state, duration and best score; the selected run's live progress (stage,
 step i/n, best so far, elapsed/remaining) and, once done, its leaderboard and diagnostics charts. `n`
 starts a run from a spec file on a chosen back-end in a detached worker (it outlives the TUI), `c`
-cancels the selected run, `[` / `]` step through the charts.
+cancels the selected run, `[` / `]` step through the charts, `space` marks runs and `v` shows the marked
+runs side by side (the same comparison as `workbench runs compare`).
 
 Runs are read from the log every second; runs whose worker died are marked interrupted on the way. The
 detail area (leaderboard, charts) is rebuilt only when the selected run or its state changes, and its
@@ -39,9 +40,9 @@ def _duration(run: dict[str, Any]) -> str:
 RUN_COLUMNS = ("run", "name", "state", "duration", "best", "score", "metric", "actor", "started (UTC)", "rows")
 
 
-def _run_cells(r: dict[str, Any]) -> tuple[str, ...]:
+def _run_cells(r: dict[str, Any], marked: bool = False) -> tuple[str, ...]:
     score = f"{r['best_score']:.4f}" if r.get("best_score") is not None else ""
-    return (r["run_id"], r["name"], r["state"], _duration(r), r.get("best_model") or "", score, r.get("metric") or "",
+    return (("● " if marked else "") + r["run_id"], r["name"], r["state"], _duration(r), r.get("best_model") or "", score, r.get("metric") or "",
             r["actor"], (r["started_at"] or "")[5:16].replace("T", " "), f"{r['row_count']:,}" if r.get("row_count") else "")
 
 
@@ -52,6 +53,8 @@ class RunsPane(Widget):
         Binding("r", "reload", "Reload"),
         Binding("]", "next_chart", "Next chart"),
         Binding("[", "previous_chart", "Prev chart"),
+        Binding("space", "mark", "Mark"),
+        Binding("v", "compare", "Compare"),
     ]
 
     class RunsLoaded(Message):
@@ -63,6 +66,11 @@ class RunsPane(Widget):
         def __init__(self, text: str, error: bool = False) -> None:
             super().__init__()
             self.text, self.error = text, error
+
+    class Compared(Message):
+        def __init__(self, comparison: Any) -> None:
+            super().__init__()
+            self.comparison = comparison
 
     class ResultsLoaded(Message):
         def __init__(self, run_id: str, results: Any) -> None:
@@ -76,6 +84,7 @@ class RunsPane(Widget):
         self.cells: dict[str, tuple[str, ...]] = {}  # what the runs table shows, by run
         self.selected: str | None = None
         self.detail_key: tuple[str, str] | None = None  # (run, state) the detail area shows
+        self.marked: list[str] = []  # runs picked for the compare view, in the order picked
 
     def compose(self) -> ComposeResult:
         table = DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
@@ -127,7 +136,7 @@ class RunsPane(Widget):
     def _show_runs(self, message: RunsLoaded) -> None:
         self.runs = message.runs
         table = self.query_one("#runs-table", DataTable)
-        cells = {r["run_id"]: _run_cells(r) for r in self.runs}
+        cells = {r["run_id"]: _run_cells(r, r["run_id"] in self.marked) for r in self.runs}
         if list(cells) == list(self.cells):
             # Same runs (the usual poll): update only the cells that changed, keeping cursor and scroll.
             columns = list(table.columns)
@@ -323,6 +332,50 @@ class RunsPane(Widget):
         except WorkbenchError as exc:
             self.post_message(self.Notice(exc.message, error=True))
         self.load_runs()
+
+    def action_mark(self) -> None:
+        """Mark (or unmark) the highlighted run for the compare view."""
+        run = next((r for r in self.runs if r["run_id"] == self.selected), None)
+        if run is None:
+            return
+        run_id = run["run_id"]
+        if run_id in self.marked:
+            self.marked.remove(run_id)
+        else:
+            self.marked.append(run_id)
+        cells = _run_cells(run, run_id in self.marked)
+        table = self.query_one("#runs-table", DataTable)
+        table.update_cell(run_id, next(iter(table.columns)), cells[0], update_width=True)
+        self.cells[run_id] = cells
+        table.border_title = (f"Runs — {len(self.marked)} marked · v compares" if self.marked
+                              else "Runs — n new · c cancel")
+
+    def action_compare(self) -> None:
+        """The marked runs side by side (with one marked, it and the highlighted run)."""
+        picked = list(self.marked)
+        if len(picked) == 1 and self.selected and self.selected not in picked:
+            picked.append(self.selected)
+        if len(picked) < 2:
+            self.notify("Mark two runs or more with space (or one, then highlight another), then press v.",
+                        severity="warning", title="Compare")
+            return
+        self.compare(picked)
+
+    @work(thread=True, exclusive=True, group="runs-compare")
+    def compare(self, run_ids: list[str]) -> None:
+        from workbench.errors import WorkbenchError
+        from workbench.runs.compare import compare_runs
+
+        try:
+            self.post_message(self.Compared(compare_runs(self.workspace, run_ids)))
+        except WorkbenchError as exc:
+            self.post_message(self.Notice(exc.message, error=True))
+
+    @on(Compared)
+    def _compared(self, message: Compared) -> None:
+        from workbench.tui.runs.compare_view import CompareScreen
+
+        self.app.push_screen(CompareScreen(message.comparison))
 
     @on(Notice)
     def _notice(self, message: Notice) -> None:

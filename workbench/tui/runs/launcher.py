@@ -1,12 +1,9 @@
-"""Start a run from the TUI: pick a spec file, choose its compute back-end and options, then launch it
-detached through the `workbench` CLI in a subprocess (validation errors come back as its one-sentence
-message; the TUI never loads the data)."""
+"""Start a run from the TUI: pick a spec file, choose its compute back-end and options, then launch it in a
+detached worker through the same core function as `workbench batch --detach` (`runs.launch`), called in a
+worker thread; its errors are the CLI's one-sentence messages."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,27 +59,20 @@ def _option_text(value: Any) -> str:
     return ("true" if value else "false") if isinstance(value, bool) else str(value)
 
 
-def batch_command(ws: Workspace, spec_path: str, backend: str | None = None,
-                  options: dict[str, Any] | None = None) -> list[str]:
-    """The `workbench batch --detach` command line. `--backend` only when it differs from the spec's own
-    (so the spec's `backend_options` still apply when it does not); one `--backend-option` per value given."""
-    cmd = [sys.executable, "-m", "workbench", "-w", str(ws.root), "batch", "--detach", "--json"]
-    if backend and backend != spec_backend(spec_path, ws.settings.default_backend).name:
-        cmd += ["--backend", backend]
-    for key, value in (options or {}).items():
-        cmd += ["--backend-option", f"{key}={_option_text(value)}"]
-    return [*cmd, spec_path]
-
-
 def launch_detached(ws: Workspace, spec_path: str, backend: str | None = None,
                     options: dict[str, Any] | None = None) -> tuple[bool, str]:
-    """(ok, message) after `workbench batch --detach SPEC` in a subprocess."""
-    out = subprocess.run(batch_command(ws, spec_path, backend, options),
-                         capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
-    if out.returncode != 0:
-        lines = [line for line in out.stderr.strip().splitlines() if line.strip()]
-        return False, (lines[-1] if lines else f"could not start the run (exit {out.returncode})").removeprefix("Error: ")
-    run_id = json.loads(out.stdout)["run_id"]
+    """(ok, message) after validating, queueing and launching the run (blocking: call it in a worker). Option
+    values go as text, as on the command line: the back-end's option schema converts and checks them."""
+    from workbench.errors import WorkbenchError
+    from workbench.runs.launch import start_spec_file
+
+    given = {key: _option_text(value) for key, value in (options or {}).items()}
+    try:
+        run_id = start_spec_file(ws, spec_path, backend, given)
+    except WorkbenchError as exc:
+        return False, exc.message
+    except Exception as exc:  # reported in the TUI, never a crash
+        return False, f"could not start the run: {type(exc).__name__}: {exc}"
     return True, f"Run {run_id} started in the background."
 
 

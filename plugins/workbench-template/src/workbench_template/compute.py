@@ -19,6 +19,9 @@ class ThreadCompute(ExecutorCompute):
     name: ClassVar[str] = "template"
     SUPPORTS_CANCEL: ClassVar[bool] = True
     SUPPORTS_RETRY: ClassVar[bool] = False
+    # An example to copy, not a back-end to run on: `plugins list --check` and the Plugins tab say "example".
+    # Delete this line in your own plugin.
+    EXAMPLE: ClassVar[bool] = True
     # Declared once; Workbench shows these as `--threads`, a TUI field and `[backends.template] threads`.
     OPTIONS: ClassVar[OptionSchema] = OptionSchema(
         Option("threads", int, default=2, env="WORKBENCH_TEMPLATE_THREADS", help="Threads running tasks."),

@@ -16,6 +16,9 @@ from workbench.backends.storage import check_key
 class MemoryStorage:
     name: ClassVar[str] = "template"
     SUPPORTS_DUCKDB: ClassVar[bool] = False
+    # An example to copy, not a back-end to run on: `plugins list --check` and the Plugins tab say "example".
+    # Delete this line in your own plugin.
+    EXAMPLE: ClassVar[bool] = True
     OPTIONS: ClassVar[OptionSchema] = OptionSchema(
         Option("label", str, default="memory", help="A name shown in listings."),
     )
