@@ -40,7 +40,7 @@ def cli(ctx: click.Context, workspace: Path | None, debug: bool) -> None:
 
 
 def _register() -> None:
-    from workbench.cli import audit, batch, governance, lake, models, plugins, runs, workspace_commands
+    from workbench.cli import audit, batch, governance, lake, models, plugins, report, runs, workspace_commands
 
     cli.add_command(workspace_commands.init)
     cli.add_command(lake.lake)
@@ -50,6 +50,7 @@ def _register() -> None:
     cli.add_command(governance.governance)
     cli.add_command(plugins.plugins)
     cli.add_command(audit.audit)
+    cli.add_command(report.report)
 
 
 _register()
