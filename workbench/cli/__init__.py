@@ -40,7 +40,7 @@ def cli(ctx: click.Context, workspace: Path | None, debug: bool) -> None:
 
 
 def _register() -> None:
-    from workbench.cli import audit, batch, governance, lake, models, plugins, report, runs, workspace_commands
+    from workbench.cli import audit, batch, governance, lake, models, plugins, report, runs, serve, workspace_commands
 
     cli.add_command(workspace_commands.init)
     cli.add_command(lake.lake)
@@ -51,6 +51,7 @@ def _register() -> None:
     cli.add_command(plugins.plugins)
     cli.add_command(audit.audit)
     cli.add_command(report.report)
+    cli.add_command(serve.serve)
 
 
 _register()

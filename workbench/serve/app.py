@@ -1,0 +1,196 @@
+"""`workbench serve`: an HTTP scoring service on 127.0.0.1 that answers with the version an alias names.
+
+Why Starlette on uvicorn: a small, well-kept ASGI stack (FastAPI is built on it) with nothing between the
+request and the model; the OpenAPI document comes from the served version's input columns at run time
+(`serve/schema.py`), which FastAPI's schemas, derived from Python types declared in code, would not give
+us without generating classes. One process, one event loop: scoring a few rows takes a millisecond or
+two, so requests are scored inline rather than handed to a thread pool.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import socket
+import time
+from collections import deque
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any, AsyncIterator
+
+from workbench.api.models import LoadedModel, cast_to_training, rows_to_frame
+from workbench.errors import BadInputError
+from workbench.serve.follower import AliasFollower, ServiceUnavailableError
+from workbench.serve.schema import ARROW_TYPES, PARQUET_TYPES, openapi
+from workbench.workspace import Workspace
+
+HOST = "127.0.0.1"
+MAX_BODY_BYTES = 64 * 1024 * 1024
+
+
+@dataclass
+class ServiceStats:
+    """What the service did, recorded with its `serve.stopped` event."""
+
+    requests: int = 0
+    rows: int = 0
+    errors: int = 0
+    latencies_ms: deque[float] = field(default_factory=lambda: deque(maxlen=100_000))
+
+    def summary(self) -> dict[str, Any]:
+        ordered = sorted(self.latencies_ms)
+
+        def pct(q: float) -> float | None:
+            return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 3) if ordered else None
+
+        return {"requests": self.requests, "rows": self.rows, "errors": self.errors,
+                "latency_p50_ms": pct(0.5), "latency_p99_ms": pct(0.99)}
+
+
+class _HttpError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def _headers(model: LoadedModel) -> dict[str, str]:
+    return {"X-Workbench-Model": model.label, "X-Workbench-Model-Version": str(model.number),
+            "X-Workbench-Artifact-SHA256": str(model.version["artifact_sha256"])}
+
+
+def _frame_from_body(body: bytes, content_type: str, model: LoadedModel) -> Any:
+    """The request's rows as a polars frame in the model's training dtypes (JSON rows, Arrow IPC or Parquet)."""
+    import polars as pl
+
+    if not body:
+        raise _HttpError(400, "The request has no body; send JSON rows (or Arrow / Parquet).")
+    if content_type in ARROW_TYPES or content_type in PARQUET_TYPES:
+        try:
+            buf = io.BytesIO(body)
+            frame = (pl.read_parquet(buf) if content_type in PARQUET_TYPES
+                     else pl.read_ipc_stream(buf) if content_type.endswith("stream") else pl.read_ipc(buf))
+        except Exception as exc:
+            raise _HttpError(400, f"The body is not a readable {content_type} file ({type(exc).__name__}).") from None
+        if frame.height == 0:
+            raise BadInputError("The request has no rows.")
+        return cast_to_training(frame, model.features, "The request")
+    if content_type not in ("application/json", ""):
+        raise _HttpError(415, f"Content type {content_type!r} is not accepted; send application/json, "
+                              f"{ARROW_TYPES[0]} or {PARQUET_TYPES[0]}.")
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise _HttpError(400, f"The body is not valid JSON ({exc}).") from None
+    rows = payload.get("rows") if isinstance(payload, dict) else payload
+    if not isinstance(rows, list):
+        raise BadInputError('Send the rows as a JSON list of objects, or as {"rows": [...]}.')
+    return rows_to_frame(rows, model.features, "The request")
+
+
+def build_app(follower: AliasFollower, port: int) -> Any:
+    """The ASGI app: `POST /predict`, `GET /health`, `GET /openapi.json`; start and stop are audit events."""
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    stats = ServiceStats()
+
+    def error(status: int, message: str, model: LoadedModel | None = None) -> JSONResponse:
+        stats.errors += 1
+        return JSONResponse({"error": message}, status_code=status, headers=_headers(model) if model else None)
+
+    async def predict(request: Request) -> JSONResponse:
+        started = time.perf_counter()
+        stats.requests += 1
+        try:
+            model = follower.current()
+        except ServiceUnavailableError as exc:
+            return error(503, exc.message)
+        body = await request.body()
+        if len(body) > MAX_BODY_BYTES:
+            return error(413, f"The body is larger than {MAX_BODY_BYTES // (1024 * 1024)} MiB; send fewer rows "
+                              "per request.", model)
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        try:
+            out = model.predict(_frame_from_body(body, content_type, model), "The request")
+        except _HttpError as exc:
+            return error(exc.status, exc.message, model)
+        except BadInputError as exc:
+            return error(422, exc.message, model)
+        result: dict[str, Any] = {"model": model.name, "version": model.number,
+                                  "predictions": out["prediction"].to_list()}
+        probability = [c for c in out.columns if c.startswith("probability_")]
+        if probability:
+            labels = [c[len("probability_"):] for c in probability]
+            result["probabilities"] = [dict(zip(labels, row)) for row in out.select(probability).rows()]
+        stats.rows += out.height
+        stats.latencies_ms.append((time.perf_counter() - started) * 1000)
+        return JSONResponse(result, headers=_headers(model))
+
+    async def health(request: Request) -> JSONResponse:
+        try:
+            model = follower.current()
+        except ServiceUnavailableError as exc:
+            return JSONResponse({"status": "unavailable", "error": exc.message}, status_code=503)
+        return JSONResponse({"status": "ok", "ref": str(follower.ref), "model": model.name, "version": model.number,
+                             "artifact_sha256": model.version["artifact_sha256"], "task": model.version["task"],
+                             "target": model.version["target"]}, headers=_headers(model))
+
+    async def schema(request: Request) -> JSONResponse:
+        return JSONResponse(openapi(follower.model, str(follower.ref)))
+
+    @asynccontextmanager
+    async def lifespan(app: Any) -> AsyncIterator[None]:
+        import os
+
+        follower.record("serve.started", {"host": HOST, "port": port, "pid": os.getpid(), "follows": follower.follows})
+        try:
+            yield
+        finally:
+            follower.record("serve.stopped", {"host": HOST, "port": port, **stats.summary()})
+
+    return Starlette(routes=[Route("/predict", predict, methods=["POST"]), Route("/health", health, methods=["GET"]),
+                             Route("/openapi.json", schema, methods=["GET"])], lifespan=lifespan)
+
+
+def bind(port: int) -> socket.socket:
+    """Listen on 127.0.0.1:`port` (0: any free port) before anything is recorded; a busy port is bad input."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((HOST, port))
+    except OSError as exc:
+        sock.close()
+        raise BadInputError(f"Cannot listen on {HOST}:{port} ({exc.strerror}); choose another port with --port.") from None
+    sock.listen(2048)
+    return sock
+
+
+def serve(workspace: Workspace, ref_text: str, port: int = 8000, on_ready: Any = None) -> None:
+    """Serve `ref_text` (`NAME` means `NAME@champion`) on 127.0.0.1 until interrupted (Ctrl-C or SIGTERM)."""
+    try:
+        import uvicorn
+    except ImportError:
+        from workbench.errors import BackendUnavailableError
+
+        raise BackendUnavailableError("Serving needs Starlette and uvicorn, which are not installed: "
+                                      "pip install 'workbench[deploy]'.") from None
+    from workbench.registry.refs import ModelRef, parse_ref
+
+    ref = parse_ref(ref_text)
+    if ref.version is None and ref.alias is None:
+        ref = ModelRef(ref.model, alias="champion")
+    follower = AliasFollower(workspace, ref)  # resolves and verifies the artifact: refuses before listening
+    sock = bind(port)
+    try:
+        app = build_app(follower, sock.getsockname()[1])
+        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
+        server = uvicorn.Server(config)
+        if on_ready is not None:
+            on_ready(follower.model, sock.getsockname()[1])
+        server.run(sockets=[sock])
+    finally:
+        sock.close()
+        follower.close()
