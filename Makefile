@@ -43,6 +43,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/workspace_verify.py
 	$(BIN)/python benchmarks/scale_out.py
 	$(BIN)/python benchmarks/automl_vs_peers.py --budgets 60
+	$(BIN)/python benchmarks/serve.py --extra-path $(VENV)/mlflow
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -185,3 +185,18 @@ def test_a_busy_port_and_an_unknown_model_are_one_sentence(with_champion: Worksp
     done = cli("-w", str(with_champion.root), "serve", "nosuch@champion")
     assert done.returncode == 2 and "No registered model 'nosuch'" in done.stderr
     assert _events(with_champion, "serve.started") == []
+
+
+def test_the_listening_socket_sends_small_writes_at_once() -> None:
+    """TCP_NODELAY on the listener (inherited by each connection): without it every response waited 40 ms for
+    the client's delayed ACK between its header and body writes (found by benchmarks/serve.py)."""
+    import socket
+
+    from workbench.serve.app import bind
+
+    sock = bind(0)
+    try:
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+        assert sock.getsockname()[0] == "127.0.0.1"
+    finally:
+        sock.close()
