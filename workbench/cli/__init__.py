@@ -40,13 +40,15 @@ def cli(ctx: click.Context, workspace: Path | None, debug: bool) -> None:
 
 
 def _register() -> None:
-    from workbench.cli import audit, batch, governance, lake, models, plugins, report, runs, serve, workspace_commands
+    from workbench.cli import (audit, batch, governance, lake, models, models_share, plugins, report, runs, serve,
+                               workspace_commands)
 
     cli.add_command(workspace_commands.init)
     cli.add_command(lake.lake)
     cli.add_command(batch.batch)
     cli.add_command(runs.runs)
     cli.add_command(models.models)
+    models.models.add_command(models_share.card)  # kept out of cli/models.py
     cli.add_command(governance.governance)
     cli.add_command(plugins.plugins)
     cli.add_command(audit.audit)

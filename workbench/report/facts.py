@@ -41,6 +41,7 @@ class ReportFacts:
     profile: list[dict[str, Any]] = field(default_factory=list)
     profile_note: str = ""
     lineage: list[tuple[str, str]] = field(default_factory=list)
+    card: Any = None  # the version's ModelCard (workbench.cards), for a model report
 
     @property
     def title(self) -> str:
@@ -92,11 +93,13 @@ def _model_facts(workspace: Workspace, subject: str) -> ReportFacts:
                 request_id=r["id"], alias=r["alias"], state=r["state"], requested_by=r["requested_by"],
                 requested_at=r["requested_at"], reason=r["reason"], verdict=r["evidence"].get("verdict", ""),
                 evidence=evidence_lines(r["evidence"]), decisions=store.decisions(r["id"])))
+    from workbench.cards.model_card import build_card
+
     run = run_details(workspace, version["run_id"])
     profile, note = _profile(workspace, run)
     return ReportFacts(subject=subject, generated_at=_now(), run=run, model=version, aliases=aliases,
                        alias_history=history, approvals=approvals, profile=profile, profile_note=note,
-                       lineage=_lineage(run, version, aliases))
+                       lineage=_lineage(run, version, aliases), card=build_card(workspace, f"{name}:{number}"))
 
 
 _PROFILE_FIELDS = ("name", "dtype", "kind", "count", "nulls", "null_pct", "distinct", "min", "max", "mean", "std")

@@ -172,6 +172,8 @@ def _model_html(facts: ReportFacts, e: Any, table: Any) -> list[str]:
                          [[str(h["set_at"])[:19], h["alias"], "removed" if h["version"] is None else h["version"],
                            h["previous_version"], h["set_by"], ", ".join(h["approved_by"] or []), h["reason"]]
                           for h in facts.alias_history]))
+    if facts.card is not None:
+        out += _card_html(facts.card, e, table)
     out.append("<h2 id=\"approvals\">Approvals and evidence</h2>")
     if not facts.approvals:
         out.append("<p>No promotion request was opened for this version.</p>")
@@ -182,6 +184,35 @@ def _model_html(facts: ReportFacts, e: Any, table: Any) -> list[str]:
         if a.decisions:
             out.append(table(["decision", "by", "when (UTC)", "reason"],
                              [[d["decision"], d["actor"], str(d["decided_at"])[:19], d["reason"]] for d in a.decisions]))
+    return out
+
+
+def _card_html(card: Any, e: Any, table: Any) -> list[str]:
+    from workbench.cards.model_card import FIELDS
+
+    def score(v: float | None) -> str:
+        return "" if v is None else f"{v:.4f}"
+
+    t = card.training
+    certified = {True: "yes", False: "no", None: "n/a"}[t["certified"]]
+    out = ["<h2 id=\"model-card\">Model card</h2><table><tbody>"]
+    for name, help_text in FIELDS.items():
+        value = card.fields.get(name)
+        out.append(f"<tr><th>{e(name.replace('_', ' '))}</th><td>"
+                   + (e(value) if value else f"<em>not written yet: {e(help_text)}</em>") + "</td></tr>")
+    out.append(f"<tr><th>training data</th><td>{e(t['source'])} (version {e(t['version'])}, fingerprint "
+               f"{e(t['fingerprint'])}); certified: {certified} — {e(t['note'])}</td></tr></tbody></table>")
+    names = list(card.holdout_metrics)
+    out.append(f"<h3>Metrics on the frozen holdout ({card.holdout_rows:,} rows)</h3>")
+    out.append(table(names, [[score(v) for v in card.holdout_metrics.values()]]))
+    if card.group_metrics:
+        out.append("<h3>Per-group metrics (sensitive columns)</h3>")
+        out.append(table(["column", "group", "rows", *names],
+                         [[g.column, g.group, g.rows, *[score(g.scores.get(n)) for n in names]] for g in card.group_metrics]))
+    if card.history:
+        out.append("<h3>Card history</h3>")
+        out.append(table(["event", "when (UTC)", "by", "fields"],
+                         [[f"#{h.seq}", h.ts[:19], h.actor, ", ".join(sorted(h.changes))] for h in card.history]))
     return out
 
 
@@ -221,6 +252,12 @@ def to_markdown(facts: ReportFacts, plots: list[Plot], plot_files: list[str]) ->
             out += table(["when (UTC)", "alias", "version", "was", "by", "reason"],
                          [[str(h["set_at"])[:19], h["alias"], h["version"], h["previous_version"], h["set_by"],
                            h["reason"]] for h in facts.alias_history])
+        if facts.card is not None:
+            from workbench.cards.model_card import card_lines
+
+            # the card's own sections, one level down; its approvals are the report's next section
+            out += ["## Model card", ""] + [("#" + t(line) if line.startswith("## ") else t(line))
+                                            for line in card_lines(facts.card, approvals=False)[2:]]
         out += ["## Approvals and evidence", ""]
         if not facts.approvals:
             out += ["No promotion request was opened for this version.", ""]
