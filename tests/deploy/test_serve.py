@@ -45,7 +45,9 @@ def serving(ws: Workspace, ref: str, user: str = "alice") -> Iterator[tuple[int,
     """The real `workbench serve` in a subprocess; yields once /health answers, stops it as Ctrl-C does."""
     port = free_port()
     env = {**os.environ, "WORKBENCH_USER": user}
-    proc = subprocess.Popen([sys.executable, "-m", "workbench", "-w", str(ws.root), "serve", ref, "--port", str(port)],
+    # --stats-every 0: windows close only at a switch and at stop, so the test's counts are exact
+    proc = subprocess.Popen([sys.executable, "-m", "workbench", "-w", str(ws.root), "serve", ref, "--port", str(port),
+                             "--stats-every", "0"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         for _ in range(600):
@@ -116,6 +118,13 @@ def test_predictions_equal_models_predict_and_an_alias_move_switches_the_version
     assert started.subject == "species@champion" and started.params["version"] == 1 and started.actor == "alice"
     assert (switched.params["from_version"], switched.params["to_version"]) == (1, 2)
     assert stopped.params["version"] == 2 and stopped.params["requests"] == 4 and stopped.params["rows"] == 185
+    # health for governance: one window per version, with its counts, latency and PSI against the training data
+    windows = _events(with_champion, "serve.stats")
+    assert [(w.params["version"], w.params["requests"], w.params["rows"]) for w in windows] == [(1, 3, 180), (2, 1, 5)]
+    features = {name for name, *_ in api.registry.get("species:1")["features"]}
+    assert set(windows[0].params["psi"]) == features and windows[0].params["drift_rows"] == 180
+    assert windows[0].params["latency_p50_ms"] > 0 and windows[1].params["artifact_sha256"] == \
+        api.registry.get("species:2")["artifact_sha256"]
 
 
 def test_bad_requests_are_4xx_with_one_sentence_and_the_schema_names_the_columns(with_champion: Workspace) -> None:
