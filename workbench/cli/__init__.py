@@ -49,6 +49,7 @@ def _register() -> None:
     cli.add_command(runs.runs)
     cli.add_command(models.models)
     models.models.add_command(models_share.card)  # kept out of cli/models.py
+    models.models.add_command(models_share.export)
     cli.add_command(governance.governance)
     cli.add_command(plugins.plugins)
     cli.add_command(audit.audit)

@@ -1,9 +1,12 @@
-"""`workbench models card`: a registered version's model card (a thin shell over `workbench.cards`).
+"""`workbench models card` and `models export`: a version's model card and its portable package (thin shells
+over `workbench.cards` and `workbench.export`).
 
 Registered on the `models` group from `cli/__init__.py`, so `cli/models.py` stays as it is.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import click
 
@@ -60,3 +63,20 @@ def _edit_in_editor(ws: object, ref: str) -> dict[str, str]:
     except tomllib.TOMLDecodeError as exc:
         raise BadInputError(f"The edited card is not valid TOML ({exc}); nothing was saved.") from None
     return {k: str(v) for k, v in raw.items()}
+
+
+@click.command("export")
+@click.argument("ref", metavar="NAME[@ALIAS|:VERSION]")
+@click.argument("dest", metavar="DIR", type=click.Path(path_type=Path, file_okay=False))
+@pass_state
+def export(state: CliState, ref: str, dest: Path) -> None:
+    """Write a portable package of a registered version into DIR (new or empty): the model, its input schema,
+    an exact requirements.txt, the model card, predict.py and a Dockerfile. The package's own predict.py must
+    reproduce the registry's predictions on the frozen holdout before the folder is written."""
+    from workbench.export.package import export_version
+
+    result = export_version(state.workspace(), ref, dest)
+    check = result.check
+    click.echo(f"Exported {result.model}:{result.version} to {result.path} ({len(result.files)} files). Check: its "
+               f"predict.py scored the {check['rows']} holdout rows like the registry (largest difference "
+               f"{check['max_abs_difference']:.2g}, tolerance {check['tolerance']:.2g}). ONNX: not exported yet.")
