@@ -63,6 +63,8 @@ def test_bad_edits_are_refused_before_anything_is_written(with_champion: Workspa
                "--set", "sensitive_columns=sex")
     assert done.returncode == 0, done.stderr
     assert "## Owner\n\nData team" in done.stdout and "| sex | female |" in done.stdout
+    verify = cli("-w", str(with_champion.root), "audit", "verify")
+    assert verify.returncode == 0, verify.stdout + verify.stderr
 
 
 def test_an_edited_card_event_is_refused_and_the_report_carries_the_card(with_champion: Workspace, tmp_path) -> None:

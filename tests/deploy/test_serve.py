@@ -125,6 +125,8 @@ def test_predictions_equal_models_predict_and_an_alias_move_switches_the_version
     assert set(windows[0].params["psi"]) == features and windows[0].params["drift_rows"] == 180
     assert windows[0].params["latency_p50_ms"] > 0 and windows[1].params["artifact_sha256"] == \
         api.registry.get("species:2")["artifact_sha256"]
+    verify = cli("-w", str(with_champion.root), "audit", "verify")
+    assert verify.returncode == 0, verify.stdout + verify.stderr
 
 
 def test_bad_requests_are_4xx_with_one_sentence_and_the_schema_names_the_columns(with_champion: Workspace) -> None:
