@@ -41,6 +41,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/lake_browse.py
 	$(BIN)/python benchmarks/audit_log.py --tui --extra-path $(VENV)/mlflow
 	$(BIN)/python benchmarks/workspace_verify.py
+	$(BIN)/python benchmarks/governance_signing.py
 	$(BIN)/python benchmarks/scale_out.py
 	$(BIN)/python benchmarks/automl_vs_peers.py --budgets 60
 	$(BIN)/python benchmarks/serve.py --extra-path $(VENV)/mlflow

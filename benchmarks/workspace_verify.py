@@ -44,8 +44,19 @@ def build(root: Path, events: int, runs: int, models: int, snapshots: int) -> No
     from workbench.workspace import Workspace
     from workbench.workspace.create import init_workspace
 
-    os.environ["WORKBENCH_USER"] = "alice"
+    key = root.parent / "ssh" / "id"
+    key.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    os.environ["WORKBENCH_SIGNING_KEY"] = str(key)  # the founder's key, enrolled by init
+    os.environ.pop("WORKBENCH_USER", None)
     ws = init_workspace(root, sample=True, name="bench")
+    # alice and bob are played by declared name on one OS account: the founder adopts that policy.
+    from workbench.registry.policy import adopt_policy
+
+    ws.settings_path.write_text(ws.settings_path.read_text() + '\n[governance]\nidentity = "declared"\n')
+    adopt_policy(Workspace.load(root), "benchmark plays alice and bob")
+    os.environ["WORKBENCH_USER"] = "alice"
+    ws = Workspace.load(root)
     t0 = time.perf_counter()
     _lake_versions(ws, snapshots - 6, root)  # the sample made 6
     print(f"  lake: {snapshots} snapshots in {time.perf_counter() - t0:.1f} s", flush=True)

@@ -17,18 +17,46 @@ SAMPLE_DATA = REPO / "sample_data"
 SPECS = SAMPLE_DATA / "specs"
 
 
-@pytest.fixture(autouse=True)
-def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No test may touch the developer's real demo workspace or inherit their identity."""
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
-    monkeypatch.delenv("WORKBENCH_HOME", raising=False)
-    monkeypatch.setenv("WORKBENCH_USER", "tester")
+def make_ssh_key(folder: Path, name: str = "id_ed25519", comment: str = "workbench-test") -> Path:
+    """A real ed25519 key pair made by ssh-keygen (no passphrase); returns the private key's path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    key = folder / name
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(key)], check=True)
+    return key
 
 
 @pytest.fixture(scope="session")
-def _sample_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def founder_key(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The test account's own signing key: every workspace the tests create enrolls it for the founder."""
+    return make_ssh_key(tmp_path_factory.mktemp("founder-ssh"))
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, founder_key: Path) -> None:
+    """No test may touch the developer's real demo workspace or inherit their identity or SSH keys: the
+    actor is the OS account running the tests, with no display label and no signing key unless a test
+    uses another (`founder_key`: the account's own key, enrolled by `init` in every test workspace)."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    monkeypatch.delenv("WORKBENCH_HOME", raising=False)
+    monkeypatch.delenv("WORKBENCH_USER", raising=False)
+    monkeypatch.setenv("WORKBENCH_SIGNING_KEY", str(founder_key))
+    monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    monkeypatch.setenv("HOME", str(home))  # no ~/.ssh keys of the developer's are found
+
+
+@pytest.fixture(scope="session")
+def _sample_template(tmp_path_factory: pytest.TempPathFactory, founder_key: Path) -> Path:
+    import os
+
     root = tmp_path_factory.mktemp("template") / "ws"
-    init_workspace(root, sample=True, name="sample")
+    saved = {k: os.environ.pop(k, None) for k in ("WORKBENCH_USER", "SSH_AUTH_SOCK")}
+    os.environ["WORKBENCH_SIGNING_KEY"] = str(founder_key)  # session fixtures run before `_isolated_env`
+    try:
+        init_workspace(root, sample=True, name="sample")
+    finally:
+        os.environ.update({k: v for k, v in saved.items() if v is not None})
     return root
 
 

@@ -75,9 +75,11 @@ def test_settings_reject_unknown_keys(empty_workspace: Workspace, cli) -> None:
 
 
 def test_actor_rule(empty_workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The actor is the OS account; WORKBENCH_USER is a label unless the workspace declares identities."""
+    from workbench.identity import os_login
+
     monkeypatch.setenv("WORKBENCH_USER", "alice")
-    assert empty_workspace.actor == "alice"
-    monkeypatch.delenv("WORKBENCH_USER")
-    text = empty_workspace.settings_path.read_text().replace('# user = "alice"', 'user = "bob"')
-    empty_workspace.settings_path.write_text(text)
-    assert Workspace.load(empty_workspace.root).actor == "bob"
+    assert empty_workspace.actor == os_login() and empty_workspace.identity.label == "alice"
+    path = empty_workspace.settings_path
+    path.write_text(path.read_text() + '\n[governance]\nidentity = "declared"\n')
+    assert Workspace.load(empty_workspace.root).actor == "alice"

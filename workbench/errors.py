@@ -37,6 +37,18 @@ class WorkspaceError(BadInputError):
     title = "Workspace problem"
 
 
+class PermissionDenied(BadInputError):
+    """The acting person's role (or identity) does not allow this; nothing was written."""
+
+    title = "Not allowed"
+
+
+class SignatureRequired(BadInputError):
+    """A governed action must be signed with the person's own enrolled key, and cannot be here."""
+
+    title = "Signature needed"
+
+
 class LakeError(BadInputError):
     title = "Lake problem"
 

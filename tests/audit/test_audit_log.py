@@ -19,6 +19,9 @@ from workbench.audit import AuditLog
 from workbench.audit.log import SCHEMA_VERSION
 from workbench.workspace import Workspace
 
+# `init` writes workspace.init, the founder's key.added and the first governance.policy_adopted.
+INIT_EVENTS = 3
+
 
 def _old_log_module(tmp_path: Path):
     """The schema-1 AuditLog as it shipped on main, to write a log the way old versions did."""
@@ -100,7 +103,7 @@ def test_verify_and_checkpoint_cli(empty_workspace: Workspace, cli, tmp_path: Pa
     cp = tmp_path / "head.checkpoint"
     assert cli("-w", root, "audit", "checkpoint", "-o", str(cp)).returncode == 0
     lines = cp.read_text().splitlines()
-    assert lines[0].startswith("workbench.audit/") and lines[1] == "6"
+    assert lines[0].startswith("workbench.audit/") and lines[1] == str(INIT_EVENTS + 5)
     with _ws_log(empty_workspace) as log:
         log.record("settings.changed", actor="alice", subject="later")
     extends = cli("-w", root, "audit", "verify", "--checkpoint", str(cp), "--json")
@@ -134,7 +137,7 @@ def test_search_filters_and_bad_dates(empty_workspace: Workspace, cli) -> None:
     assert seqs("--run", "r-2") == ["churn:bob"]
     assert seqs("flights.parquet") == ["flights:bob"]  # not FTS5 syntax: searched as a phrase
     assert seqs("churn", "--until", "2000-01-01") == []
-    assert len(seqs("--since", "2000-01-01")) == 4  # + workspace.init
+    assert len(seqs("--since", "2000-01-01")) == 3 + INIT_EVENTS
     bad = cli("-w", root, "audit", "search", "x", "--since", "yesterday")
     assert bad.returncode == 2 and "not a date" in bad.stderr and "Traceback" not in bad.stderr
 
@@ -149,7 +152,7 @@ def test_export_bundle(empty_workspace: Workspace, cli, tmp_path: Path, fmt: str
     result = cli("-w", root, "audit", "export", "--format", fmt, str(out))
     assert result.returncode == 0, result.stderr
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["events"] == 4 and manifest["chain_ok"]
+    assert manifest["events"] == 3 + INIT_EVENTS and manifest["chain_ok"]
     for name, digest in manifest["files"].items():
         assert hashlib.sha256((out / name).read_bytes()).hexdigest() == digest
     events = out / f"events.{fmt}"
@@ -160,8 +163,8 @@ def test_export_bundle(empty_workspace: Workspace, cli, tmp_path: Path, fmt: str
     else:
         import pyarrow.parquet as pq
         rows = pq.read_table(events).to_pylist()
-    assert [str(r["seq"]) for r in rows] == ["1", "2", "3", "4"]
-    assert (out / "checkpoint.txt").read_text().splitlines()[1] == "4"
+    assert [str(r["seq"]) for r in rows] == [str(i) for i in range(1, 4 + INIT_EVENTS)]
+    assert (out / "checkpoint.txt").read_text().splitlines()[1] == str(3 + INIT_EVENTS)
     again = cli("-w", root, "audit", "export", "--format", fmt, str(out))
     assert again.returncode == 2 and "already exists" in again.stderr
     with _ws_log(empty_workspace) as log:
@@ -179,7 +182,7 @@ def test_archive_keeps_the_chain_verifiable(empty_workspace: Workspace, cli) -> 
     assert cli("-w", root, "audit", "archive", "--keep", "3").returncode == 0
     verified = cli("-w", root, "audit", "verify", "--json")
     result = json.loads(verified.stdout)
-    assert verified.returncode == 0 and result["archives"] == 2 and result["count"] == result["head_seq"] == 38
+    assert verified.returncode == 0 and result["archives"] == 2 and result["count"] == result["head_seq"] == 37 + INIT_EVENTS
     files = sorted((empty_workspace.root / "audit-archive").glob("*.sqlite"))
     assert len(files) == 2 and not os.access(files[0], os.W_OK) or os.geteuid() == 0
     with _ws_log(empty_workspace) as log:
@@ -229,8 +232,8 @@ def test_tail_follow_prints_new_events(empty_workspace: Workspace) -> None:
     proc = subprocess.Popen([sys.executable, "-m", "workbench", "-w", str(empty_workspace.root), "audit", "tail", "-f", "--json"],
                             stdout=subprocess.PIPE, text=True, env={**os.environ})
     try:
-        first = json.loads(proc.stdout.readline())
-        assert first["kind"] == "workspace.init"
+        shown = [json.loads(proc.stdout.readline())["kind"] for _ in range(INIT_EVENTS)]
+        assert shown == ["workspace.init", "key.added", "governance.policy_adopted"]
         with _ws_log(empty_workspace) as log:
             log.record("model.promoted", actor="carol", subject="churn v3")
         assert json.loads(proc.stdout.readline())["subject"] == "churn v3"

@@ -26,14 +26,62 @@ def train(ws: Workspace, seed: int = 7, target: str = "species", metric: str = "
 
 
 def as_user(monkeypatch: pytest.MonkeyPatch, ws: Workspace, user: str) -> Workspace:
+    """Play `user` by declared name (the workspace must allow declared identities: `declared_team`).
+    Real OS accounts and signatures are tested in tests/access/."""
     monkeypatch.setenv("WORKBENCH_USER", user)
     return Workspace.load(ws.root)
 
 
-def set_policy(ws: Workspace, text: str) -> Workspace:
-    with open(ws.settings_path, "a", encoding="utf-8") as fh:
-        fh.write("\n" + text + "\n")
+_POLICY_MARK = "# --- test policy (registry_fixtures.set_policy) ---"
+
+
+def set_policy(ws: Workspace, text: str, *, declared: bool = True) -> Workspace:
+    """Write `[governance]`/`[registry]` keys (merged with earlier ones) and adopt them as the founder.
+
+    `declared`: also `identity = "declared"`, so tests can play alice and bob on one OS account."""
+    import os
+    import tomllib
+
+    from workbench.errors import BadInputError
+    from workbench.registry.policy import adopt_policy
+
+    body = ws.settings_path.read_text(encoding="utf-8")
+    base, _, old = body.partition(_POLICY_MARK)
+    merged = tomllib.loads(old)
+    for section, values in tomllib.loads(text).items():
+        merged.setdefault(section, {}).update(values)
+    if declared:
+        merged.setdefault("governance", {}).setdefault("identity", "declared")
+    lines = [_POLICY_MARK]
+    for section, values in merged.items():
+        lines.append(f"[{section}]")
+        lines += [f"{k} = {_toml(v)}" for k, v in values.items() if not isinstance(v, dict)]
+        for k, v in values.items():
+            if isinstance(v, dict):
+                lines.append(f"[{section}.{k}]")
+                lines += [f"{_toml(n)} = {_toml(r)}" for n, r in v.items()]
+    ws.settings_path.write_text(base.rstrip() + "\n\n" + "\n".join(lines) + "\n", encoding="utf-8")
+    label = os.environ.pop("WORKBENCH_USER", None)  # the founder (the OS account) adopts it
+    try:
+        adopt_policy(Workspace.load(ws.root), "test policy")
+    except BadInputError as exc:
+        if "already the one in force" not in str(exc):
+            raise
+    finally:
+        if label is not None:
+            os.environ["WORKBENCH_USER"] = label
     return Workspace.load(ws.root)
+
+
+def _toml(value) -> str:  # noqa: ANN001
+    import json
+
+    return json.dumps(value) if not isinstance(value, bool) else str(value).lower()
+
+
+def declared_team(ws: Workspace) -> Workspace:
+    """The workspace plays several people by declared name (`[governance] identity = "declared"`)."""
+    return set_policy(ws, "")
 
 
 @pytest.fixture
@@ -41,7 +89,7 @@ def two_versions(sample_workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -
     """`species` v1 (seed 7) and v2 (seed 11), registered by alice; no aliases yet."""
     from workbench.registry.register import register_run
 
-    ws = as_user(monkeypatch, sample_workspace, "alice")
+    ws = as_user(monkeypatch, declared_team(sample_workspace), "alice")
     register_run(ws, train(ws, seed=7), name="species")
     register_run(ws, train(ws, seed=11), name="species")
     return ws

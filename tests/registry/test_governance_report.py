@@ -62,11 +62,17 @@ def test_thresholds_on_age_and_the_audit_chain(with_champion: Workspace) -> None
     assert not broken.audit_verified and any("audit log does not verify" in v for v in broken.violations)
 
 
-def test_policy_errors_name_the_key(sample_workspace: Workspace) -> None:
-    ws = set_policy(sample_workspace, "[governance]\nrequired_approvals = 0")
-    with pytest.raises(WorkspaceError, match="required_approvals"):
-        load_policy(ws)
-    ws2 = set_policy(sample_workspace, "")
-    ws2.settings_path.write_text(ws2.settings_path.read_text().replace("required_approvals = 0", "aprovers = []"))
-    with pytest.raises(WorkspaceError, match="unknown key 'aprovers'"):
-        load_policy(Workspace.load(ws2.root))
+def test_policy_errors_name_the_key_and_are_never_adopted(sample_workspace: Workspace) -> None:
+    from workbench.registry.policy import adopt_policy
+
+    for bad, match in (("[governance]\nrequired_approvals = 0", "required_approvals"),
+                       ("[governance]\naprovers = []", "unknown key 'aprovers'"),
+                       ('[governance]\nidentity = "anyone"', "identity must be one of"),
+                       ('[governance.roles]\nbob = "approver"', "names no admin")):
+        body = sample_workspace.settings_path.read_text()
+        sample_workspace.settings_path.write_text(body + "\n" + bad + "\n")
+        ws = Workspace.load(sample_workspace.root)
+        with pytest.raises(WorkspaceError, match=match):
+            adopt_policy(ws)
+        assert load_policy(ws).required_approvals == 1  # the policy in force is the adopted one, unchanged
+        sample_workspace.settings_path.write_text(body)

@@ -37,6 +37,8 @@ async def test_approver_approves_a_promotion_from_the_models_screen(
         await _open_models(app, pilot)
         requests = app.query_one("#model-requests", DataTable)
         assert requests.row_count == 1
+        assert "bob (approver) · DECLARED identity" in app.sub_title  # who you are and your role, in the header
+        assert requests.get_row_at(0)[4] == "declared"  # the request's signature status: declared, not signed
         evidence = str(app.query_one("#evidence", Static).render())
         assert f"Request {request['id']}" in evidence and "frozen holdout" in evidence and "verdict" in evidence
         await pilot.press("tab")

@@ -77,7 +77,7 @@ def archive_events(log: AuditLog, *, actor: str, before: str | None = None, keep
     tmp.unlink(missing_ok=True)
     _write_archive(log, tmp, first, seq_to)
     digest = sha256_file(tmp)
-    os.chmod(tmp, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
+    os.chmod(tmp, stat.S_IRUSR | stat.S_IRGRP)  # read-only; the workspace group reads it, others never
     os.replace(tmp, final)
 
     event = log.event_values("audit.archived", actor, str(final.relative_to(log.workspace_root)), None,

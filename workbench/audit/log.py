@@ -28,7 +28,7 @@ from workbench.audit.chain import CHAIN_FIELDS, GENESIS, ChainProblem, event_has
 from workbench.audit.context import git_state
 from workbench.audit.redact import may_hold_secret, redact, redact_text, secret_env_values
 from workbench.errors import IntegrityError
-from workbench.identity import current_host
+from workbench.identity import current_host, who
 
 SETTINGS_FILE = "workbench.toml"  # a folder holding it is a workspace (workspace/settings.py says so too)
 
@@ -204,6 +204,8 @@ class AuditLog:
                       fingerprint: str | None) -> list[Any]:
         """Values in CHAIN_FIELDS order without seq and prev_hash (filled in under the write lock)."""
         commit, dirty = git_state(self.workspace_root)
+        if params is None or "_who" not in params:  # the OS account appending it, on every event
+            params = {**(params or {}), "_who": who()}
         return [
             None, uuid.uuid4().hex, utc_now(), actor, current_host(), workbench.__version__, commit,
             None if dirty is None else int(dirty), kind,
@@ -211,6 +213,10 @@ class AuditLog:
             None if data_version is None else int(data_version), fingerprint, self._params_json(params),
             outcome, None,
         ]
+
+    def params_json(self, params: Mapping[str, Any] | None) -> str:
+        """Parameters exactly as they will be stored (a signer signs this form)."""
+        return self._params_json(params)
 
     def _params_json(self, params: Mapping[str, Any] | None) -> str:
         """Parameters as canonical JSON, secrets masked. Most parameters hold nothing secret-looking, which

@@ -10,6 +10,7 @@ from typing import Any, BinaryIO, ClassVar
 
 from workbench.backends.options import Option, OptionSchema
 from workbench.backends.storage import TEMP_PREFIX, check_key
+from workbench.workspace.sharing import match_umask
 
 
 class LocalStorage:
@@ -43,6 +44,7 @@ class LocalStorage:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=path.parent)
         try:
+            match_umask(fd)  # mkstemp makes 0600: a shared workspace's group must read what one member stored
             with os.fdopen(fd, "wb") as fh:
                 if isinstance(data, (bytes, bytearray, memoryview)):
                     fh.write(data)

@@ -40,10 +40,11 @@ def cli(ctx: click.Context, workspace: Path | None, debug: bool) -> None:
 
 
 def _register() -> None:
-    from workbench.cli import (audit, batch, governance, lake, models, models_share, plugins, report, runs, serve,
-                               workspace_commands)
+    from workbench.cli import (audit, batch, governance, keys, lake, models, models_share, plugins, report, runs,
+                               serve, workspace_commands)
 
     cli.add_command(workspace_commands.init)
+    cli.add_command(workspace_commands.doctor)
     cli.add_command(lake.lake)
     cli.add_command(batch.batch)
     cli.add_command(runs.runs)
@@ -53,6 +54,8 @@ def _register() -> None:
     cli.add_command(governance.governance)
     cli.add_command(plugins.plugins)
     cli.add_command(audit.audit)
+    cli.add_command(keys.keys)
+    cli.add_command(keys.whoami)
     cli.add_command(report.report)
     cli.add_command(serve.serve)
 

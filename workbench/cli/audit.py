@@ -106,11 +106,26 @@ def reindex(state: CliState) -> None:
 @audit.command()
 @click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False),
               help="Write the checkpoint to this file (keep it outside the workspace).")
+@click.option("--sign", "sign_it", is_flag=True,
+              help="Sign it with your enrolled SSH key; the signature goes to FILE.sig (needs --output).")
 @pass_state
-def checkpoint(state: CliState, output: Path | None) -> None:
+def checkpoint(state: CliState, output: Path | None, sign_it: bool) -> None:
     """Print the log's head (size + hash) as a checkpoint to store elsewhere."""
     from workbench.audit.checkpoint import current_checkpoint
 
+    if sign_it:
+        from workbench.access.checkpoint_signing import sign_checkpoint
+
+        if output is None:
+            raise BadInputError("A signed checkpoint needs --output FILE (the signature is written to FILE.sig).")
+        signed = sign_checkpoint(state.workspace(create_demo=False))
+        output.write_text(signed.text, encoding="utf-8")
+        sig_path = output.with_name(output.name + ".sig")
+        sig_path.write_text(signed.signature + "\n", encoding="utf-8")
+        click.echo(f"Checkpoint written to {output}, signed by {signed.signer} ({signed.fingerprint}) in {sig_path}.\n"
+                   f"Anyone can check it: ssh-keygen -Y verify -f allowed_signers -I {signed.signer} "
+                   f"-n workbench-checkpoint -s {sig_path} < {output}", err=True)
+        return
     _, log = _open(state)
     with log:
         text = current_checkpoint(log).text()
@@ -226,6 +241,9 @@ def archive(state: CliState, before: str | None, keep: int | None) -> None:
 
     if before is not None and keep is not None:
         raise BadInputError("Use either --before or --keep, not both.")
+    from workbench.access.actions import require_role
+
+    require_role(state.workspace(create_demo=False), "admin", "Archiving audit events")
     ws, log = _open(state)
     with log:
         result = archive_events(log, actor=ws.actor, before=parse_time(before) if before else None, keep=keep)

@@ -34,14 +34,38 @@ def report(state: CliState, as_json: bool) -> None:
                  for m in result.models])
         else:
             click.echo("No registered models.")
+        for m in result.models:
+            if m.requested_by:
+                approvals = "; ".join(f"{a['decision']} by {a['actor']} ({a['signature']})" for a in m.approvals)
+                click.echo(f"{m.model} v{m.champion_version}: requested by {m.requested_by} ({m.request_signature}); "
+                           f"{approvals or 'no decisions'}")
         click.echo(f"runs in flight: {result.runs_in_flight}; audit log: "
                    + ("verified" if result.audit_verified else "BROKEN") + f" ({result.audit_summary})")
+        ident = ("OS accounts, signed" if result.identity == "os"
+                 else "DECLARED names (single-user mode: $WORKBENCH_USER is trusted; governed actions are not proven)")
+        counts = ", ".join(f"{n} {k}" for k, n in sorted(result.signatures.items())) or "none"
+        click.echo(f"identity: {ident}; governed actions: {counts}")
+        for flag in result.flags[:20]:
+            click.echo(f"FLAG {flag}")
+        if len(result.flags) > 20:
+            click.echo(f"FLAG … and {len(result.flags) - 20} more (see --json)")
         for v in result.all_violations:
             click.echo(f"VIOLATION {v}")
     if not result.ok:
         n = len(result.all_violations)
         raise PolicyViolation(f"{n} governance policy violation{'s' if n != 1 else ''}: {result.all_violations[0]}"
                               + (" (and more above)." if n > 1 else "."))
+
+
+@governance.command("adopt")
+@click.option("--reason", help="Why the policy changes (kept in the audit log).")
+@pass_state
+def adopt(state: CliState, reason: str | None) -> None:
+    """Put workbench.toml's [governance] and [registry] in force (admins only; signed with your key)."""
+    from workbench.registry.policy import adopt_policy
+
+    done = adopt_policy(state.workspace(create_demo=False), reason)
+    click.echo(f"Policy adopted (event #{done['seq']}, sha256 {done['sha256'][:16]}); it is in force from now on.")
 
 
 def _last_result(evaluation: dict | None) -> str:

@@ -41,6 +41,11 @@ class ModelStatus:
     days_since_promotion: float | None = None
     promoted_by: str | None = None
     approved_by: list[str] = field(default_factory=list)
+    request_id: int | None = None
+    requested_by: str | None = None
+    request_signature: str | None = None  # the ledger's status of the request event: signed, declared, …
+    approvals: list[dict[str, Any]] = field(default_factory=list)  # actor, decision, signature, key
+    promotion_signature: str | None = None
     aliases: dict[str, int] = field(default_factory=dict)
     open_requests: int = 0
     violations: list[str] = field(default_factory=list)
@@ -59,6 +64,9 @@ class GovernanceReport:
     audit_verified: bool
     audit_summary: str
     violations: list[str] = field(default_factory=list)  # workspace-wide
+    identity: str = "os"
+    flags: list[str] = field(default_factory=list)  # governed actions declared rather than signed
+    signatures: dict[str, int] = field(default_factory=dict)  # governed actions per signature status
 
     @property
     def all_violations(self) -> list[str]:
@@ -72,6 +80,7 @@ class GovernanceReport:
         return {"generated_at": self.generated_at, "ok": self.ok, "policy": self.policy,
                 "runs_in_flight": self.runs_in_flight, "audit_verified": self.audit_verified,
                 "audit_summary": self.audit_summary, "violations": self.all_violations,
+                "identity": self.identity, "flags": self.flags, "signatures": self.signatures,
                 "models": [m.as_dict() for m in self.models]}
 
 
@@ -128,6 +137,7 @@ def _model_status(store: RegistryStore, lake: Any, model: str, policy: Policy, n
     status.promoted_at, status.promoted_by = champion["set_at"], champion["set_by"]
     status.days_since_promotion = _days(champion["set_at"], now)
     status.approved_by = champion["approved_by"] or []
+    _approval_trail(store, champion, status)
     evaluations = store.evaluations(model)
     if evaluations:
         last = evaluations[0]
@@ -166,6 +176,28 @@ def _model_status(store: RegistryStore, lake: Any, model: str, policy: Policy, n
     return status
 
 
+def _approval_trail(store: RegistryStore, champion: dict[str, Any], status: ModelStatus) -> None:
+    """Who requested and who approved the champion, and whether each signature verifies."""
+    ledger = store.ledger
+
+    def signature(seq: Any) -> tuple[str, str | None]:
+        found = ledger.status(int(seq)) if seq is not None else None
+        return (found.status, found.key) if found else ("not governed", None)
+
+    status.promotion_signature = signature(champion.get("event_seq"))[0]
+    if champion.get("request_id") is None:
+        return
+    request = store.get_request(int(champion["request_id"]))
+    if request is None:
+        return
+    status.request_id, status.requested_by = request["id"], request["requested_by"]
+    status.request_signature = signature(request.get("event_seq"))[0]
+    for d in store.raw_decisions(request["id"]):
+        state, key = signature(d.get("event_seq"))
+        status.approvals.append({"actor": d["actor"], "decision": d["decision"], "decided_at": d["decided_at"],
+                                 "signature": state, "key": key})
+
+
 def governance_report(workspace: Workspace, policy: Policy | None = None, now: datetime | None = None) -> GovernanceReport:
     from workbench.audit import AuditLog
     from workbench.lake.engine import open_lake
@@ -197,6 +229,20 @@ def governance_report(workspace: Workspace, policy: Policy | None = None, now: d
     report = GovernanceReport(generated_at=now.isoformat().replace("+00:00", "Z"), policy=policy.as_dict(),
                               models=models, runs_in_flight=in_flight, audit_verified=verified, audit_summary=summary)
     report.violations.extend(refused)
+    _signature_summary(workspace, report)
     if policy.require_audit_verified and not verified:
         report.violations.append(f"the audit log does not verify (whole workspace): {summary}")
     return report
+
+
+def _signature_summary(workspace: Workspace, report: GovernanceReport) -> None:
+    """Identity mode, counts per signature status, and a flag for each governed action that was declared."""
+    from workbench.access.actions import load_ledger
+    from workbench.access.integrity import signed_counts
+
+    ledger = load_ledger(workspace)
+    report.identity = ledger.identity_mode
+    report.signatures = signed_counts(ledger)
+    for s in ledger.statuses.values():
+        if s.status in ("declared", "bootstrap"):
+            report.flags.append(f"#{s.seq} {s.kind} by {s.actor} was {'declared' if s.status == 'declared' else 'recorded unsigned at init'}, not signed")

@@ -1,7 +1,8 @@
 """`workbench audit verify`: the workspace, not only the chain.
 
 Checked, in order: the log's identity (it is the log the workspace started with); the hash chain and
-its archives; the search index; the runs table; the registry; the lake's snapshots against their audit
+its archives; the search index; the runs table; the registry; every governed action's signature and the
+policy in force (`access/integrity.py`); the lake's snapshots against their audit
 events, both ways; and the bytes of every recorded artifact (local, or on the storage back-end). Each
 layer checks its own state (`runs/records.py`, `registry/integrity.py`, `lake/integrity.py`); this
 module only gathers their findings. It never creates a log.
@@ -90,10 +91,20 @@ def verify_workspace(workspace: Workspace, *, artifacts: bool = True, thorough: 
         from workbench.registry.integrity import check_registry
 
         timed("registry", lambda: check_registry(workspace, log))
+        timed("signatures", lambda: _check_governance(workspace, log, result))
         timed("lake", lambda: _check_lake(workspace))
         if artifacts:
             timed("artifacts", lambda: _check_artifacts(workspace, log, result))
     return result
+
+
+def _check_governance(workspace: Workspace, log: AuditLog, result: WorkspaceVerification) -> list[Finding]:
+    from workbench.access.integrity import check_governance
+    from workbench.access.ledger import Ledger
+
+    ledger = Ledger.load(log)
+    result.checked["governed actions"] = len(ledger.statuses)
+    return check_governance(workspace, log, ledger)
 
 
 def _check_lake(workspace: Workspace) -> list[Finding]:

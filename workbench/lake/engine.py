@@ -26,6 +26,7 @@ import duckdb
 
 from workbench.errors import BackendUnavailableError, LakeError, WorkspaceError
 from workbench.workspace import Workspace
+from workbench.workspace.sharing import share_new_folders
 
 LAKE_ALIAS = "lake"
 LAKE_DATA_KEY = "lake/data"  # storage key of the data files on a non-local storage back-end
@@ -144,6 +145,7 @@ def connect(workspace: Workspace, read_only: bool = False) -> duckdb.DuckDBPyCon
                 con.execute(f"LOAD {name}")
             except duckdb.Error:
                 con.execute(f"INSTALL '{_extension_file(name, module)}'")
+                share_new_folders(workspace, ext_dir)  # DuckDB makes its folders 0755, not the group's
                 con.execute(f"LOAD {name}")
         if not read_only:
             prepare_catalog(workspace.lake_catalog)
@@ -194,6 +196,8 @@ def _seal(con: duckdb.DuckDBPyConnection, ws: Workspace) -> None:
             if ws.lake_data.exists() else []
         files, folders = source_paths(ws)
         spill = ws.state_dir / "duckdb_tmp"  # big sorts may spill; outside the lake, so harmless to allow
+        if ws.settings.shared_group:
+            spill.mkdir(parents=True, exist_ok=True)  # made by us under the umask: DuckDB would make it 0755
         con.execute("SET temp_directory = ?", [str(spill)])
         con.execute("SET allowed_paths = ?", [data + files])
         con.execute("SET allowed_directories = ?", [[*folders, str(spill) + "/"]])

@@ -33,9 +33,17 @@ from workbench.lake.sql_guard import guarded_select, read_error
 from workbench.lake.versioning import Progress, committed_versions, stage_version
 from workbench.lake.write_lock import lake_write_lock
 from workbench.workspace import Workspace
+from workbench.workspace.sharing import share_new_folders
 
 # (entry of one staged table version, write_id) -> the audit event recording it (`AuditLog.record` arguments)
 EventFor = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def _require(workspace: Workspace, role: str, what: str) -> None:
+    """The role check every lake write makes before it touches anything (`access/roles.py`)."""
+    from workbench.access.actions import require_role
+
+    require_role(workspace, role, what)
 
 
 def _first_line(exc: BaseException) -> str:
@@ -78,7 +86,10 @@ def writing(lake: Lake) -> Iterator[Lake]:
     with lake_write_lock(lake.workspace):
         if lake.workspace.storage_is_local:
             _cleanup_locked(lake.workspace, lake.workspace.actor, dry_run=False, automatic=True)
-        yield lake
+        try:
+            yield lake
+        finally:  # still under the lock: no teammate writes into a folder DuckDB just made 0750
+            share_new_folders(lake.workspace, lake.workspace.lake_data)
 
 
 def commit_staged(lake: Lake, cur: duckdb.DuckDBPyConnection, entries: list[dict[str, Any]], *, actor: str,
@@ -135,6 +146,7 @@ def ingest(lake: Lake, paths: Sequence[Path], table: str | None = None, replace:
     from workbench.lake.ingest import check_ingest, stage_ingest
 
     actor = actor or lake.workspace.actor
+    _require(lake.workspace, "contributor", "Ingesting into the lake")
     with writing(lake):
         requests = check_ingest(lake, paths, table, replace)
         return _staged_write(
@@ -151,6 +163,7 @@ def sql_write(lake: Lake, sql: str, actor: str | None = None) -> TableVersion:
     from workbench.lake.sql import parse_write
 
     actor = actor or lake.workspace.actor
+    _require(lake.workspace, "contributor", "Writing a lake table")
     table, replace, select = parse_write(sql)
     statement = redact_sql(sql.strip())
     with writing(lake), open_lake(lake.workspace, read_only=True) as ro:
@@ -179,6 +192,7 @@ def write_frame(lake: Lake, table: str, frame: Any, *, source: str, message: str
     from workbench.lake.write import version_entry
 
     actor = actor or lake.workspace.actor
+    _require(lake.workspace, "contributor", "Writing a lake table")
     check_table_name(table)
     arrow = frame.to_arrow() if hasattr(frame, "to_arrow") else frame
     if arrow.num_rows == 0:
@@ -205,6 +219,7 @@ def prune(lake: Lake, table: str, keep: int = 1, dry_run: bool = False, actor: s
     actor = actor or lake.workspace.actor
     if dry_run:
         return plan_prune(lake, table, keep)[0]
+    _require(lake.workspace, "admin", "Pruning table versions")
     with writing(lake):
         plan, expire = plan_prune(lake, table, keep)
         params = {**plan.as_dict(), "dry_run": False}
@@ -237,6 +252,7 @@ def prune(lake: Lake, table: str, keep: int = 1, dry_run: bool = False, actor: s
 def attach(lake: Lake, path: Path, name: str, actor: str | None = None) -> tuple[Source, list[str]]:
     """Register a read-only source and its `lake.attach` event (the event first: no event, no source)."""
     actor = actor or lake.workspace.actor
+    _require(lake.workspace, "contributor", "Attaching a source")
     tables: list[str] = []
 
     def publish(source: Source) -> None:
@@ -252,6 +268,7 @@ def attach(lake: Lake, path: Path, name: str, actor: str | None = None) -> tuple
 def detach(lake: Lake, name: str, actor: str | None = None) -> Source:
     """Forget a source, after its `lake.detach` event is recorded."""
     actor = actor or lake.workspace.actor
+    _require(lake.workspace, "contributor", "Detaching a source")
 
     def publish(source: Source) -> None:
         _record_or_refuse(lake.workspace, [{"kind": "lake.detach", "actor": actor, "subject": source.name,
@@ -276,6 +293,8 @@ def export(lake: Lake, path: Path, *, table: str | None = None, version: int | N
 
 def cleanup(workspace: Workspace, dry_run: bool = False, actor: str | None = None) -> CleanupResult:
     """Remove orphaned data files and empty folders under the write lock; a `lake.cleanup` event if any."""
+    if not dry_run:
+        _require(workspace, "admin", "Removing orphaned data files")
     with lake_write_lock(workspace):
         return _cleanup_locked(workspace, actor or workspace.actor, dry_run=dry_run, automatic=False)
 

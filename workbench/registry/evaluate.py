@@ -29,6 +29,9 @@ def evaluate_model(workspace: Workspace, model: str, *, challengers: bool = True
     Fresh rows may include rows some versions trained on: the result ranks the versions against each
     other on identical rows; it is not a substitute for their holdout scores.
     """
+    from workbench.access.actions import require_role
+
+    require_role(workspace, "contributor", "Evaluating a model")
     check_model_name(model)
     with RegistryStore.open(workspace) as store:
         versions = {v["version"]: v for v in store.versions(model)}

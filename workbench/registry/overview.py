@@ -15,6 +15,7 @@ class RegistryOverview:
     open_requests: list[dict[str, Any]] = field(default_factory=list)  # each with its "decisions"
     registrable_runs: list[dict[str, Any]] = field(default_factory=list)  # succeeded, not yet registered
     alias_history: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # model -> events
+    identity: str = "os"  # the adopted policy's identity mode
 
 
 def registry_overview(workspace: Workspace, run_limit: int = 200) -> RegistryOverview:
@@ -24,6 +25,14 @@ def registry_overview(workspace: Workspace, run_limit: int = 200) -> RegistryOve
     out = RegistryOverview()
     registered_runs: set[str] = set()
     with RegistryStore.open(workspace) as store:
+        ledger = store.ledger
+        out.identity = ledger.identity_mode
+
+        def signature(row: dict[str, Any]) -> str:
+            """The governed event's signature status for a row (signed, declared, or why it does not count)."""
+            found = ledger.status(int(row["event_seq"])) if row.get("event_seq") is not None else None
+            return found.status if found else "—"
+
         for model in store.model_names():
             held: dict[int, list[str]] = {}
             for alias, event in store.aliases(model).items():
@@ -33,8 +42,11 @@ def registry_overview(workspace: Workspace, run_limit: int = 200) -> RegistryOve
                 out.versions.append(v)
                 registered_runs.add(v["run_id"])
             out.alias_history[model] = store.alias_history(model)
+            for e in out.alias_history[model]:
+                e["signature"] = signature(e)
         for r in store.requests(state="open"):
-            r["decisions"] = store.decisions(r["id"])
+            r["signature"] = signature(r)
+            r["decisions"] = [{**d, "signature": signature(d)} for d in store.raw_decisions(r["id"])]
             out.open_requests.append(r)
     with AuditLog(workspace.audit_path, workspace.root) as log:
         out.registrable_runs = [r for r in RunRecords(log).list_runs(limit=run_limit)

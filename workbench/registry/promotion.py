@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from workbench.access.actions import require_role
 from workbench.audit.log import utc_now
 from workbench.errors import BadInputError
 from workbench.identity import same_person_key
@@ -29,14 +30,16 @@ def _require_reason(reason: str | None, what: str) -> str:
 
 
 def _move_alias(workspace: Workspace, store: RegistryStore, model: str, alias: str, version: int | None, reason: str,
-                request_id: int | None = None, approved_by: list[str] | None = None) -> dict[str, Any]:
+                request_id: int | None = None, approved_by: list[str] | None = None,
+                ledger: Any = None) -> dict[str, Any]:
     """Append an alias event and its audit event (the caller holds the write transaction)."""
     held = store.alias_at(model, alias)
     previous = held["version"] if held else None
     event = {"model": model, "alias": alias, "version": version, "previous_version": previous, "set_at": utc_now(),
              "set_by": workspace.actor, "reason": reason, "request_id": request_id, "approved_by": approved_by}
     ref = record_event(workspace, "model.alias_set", f"{model}@{alias}",
-                       {k: v for k, v in event.items() if k not in ("set_at", "set_by")})
+                       {k: v for k, v in event.items() if k not in ("set_at", "set_by")},
+                       governed=request_id is not None, ledger=ledger)
     store.insert("alias_events", event, ref)
     event["_event"] = ref
     return event
@@ -45,7 +48,8 @@ def _move_alias(workspace: Workspace, store: RegistryStore, model: str, alias: s
 def set_alias(workspace: Workspace, ref: ModelRef, alias: str, reason: str | None,
               policy: Policy | None = None) -> dict[str, Any]:
     """Point an unprotected alias at a version (or remove it when `ref` has no version and no alias)."""
-    policy = policy or load_policy(workspace)
+    ledger = require_role(workspace, "contributor", "Setting an alias")
+    policy = policy or load_policy(workspace, ledger)
     alias = check_alias(alias)
     reason = _require_reason(reason, f"setting alias {alias!r}")
     if policy.is_protected(alias):
@@ -65,6 +69,7 @@ def request_promotion(workspace: Workspace, ref: ModelRef, alias: str, reason: s
     """Open a request to move `alias` to the version `ref` names, with evidence against the current holder."""
     alias = check_alias(alias)
     reason = _require_reason(reason, "the promotion")
+    ledger = require_role(workspace, "contributor", "Requesting a promotion", governed=True)
     with RegistryStore.open(workspace) as store:
         candidate = resolve_ref(store, ref)
         model, version = candidate["model"], candidate["version"]
@@ -88,7 +93,7 @@ def request_promotion(workspace: Workspace, ref: ModelRef, alias: str, reason: s
                 "request": row["id"], "model": model, "version": version, "alias": alias, "reason": reason,
                 "current_version": current_version, "verdict": evidence["verdict"], "metric": evidence["metric"],
                 "comparisons": evidence["comparisons"],
-            }, run_id=candidate["run_id"])
+            }, run_id=candidate["run_id"], governed=True, ledger=ledger)
             store.insert("promotion_requests", row, ref)
         return store.get_request(row["id"]) or row
 
@@ -105,6 +110,8 @@ def _open_request(store: RegistryStore, request_id: int) -> dict[str, Any]:
 def _check_decider(workspace: Workspace, policy: Policy, request: dict[str, Any], store: RegistryStore, verb: str) -> str:
     """People are compared as they read names (trimmed, case-folded, NFKC): `Alice` is `alice`."""
     actor = workspace.actor
+    require_role(workspace, "approver", {"approve": "Approving", "reject": "Rejecting"}.get(verb, verb) + " a promotion",
+                 store.ledger, governed=True)
     who = same_person_key(actor)
     if who == same_person_key(request["requested_by"]):
         raise PolicyError(f"{actor} requested promotion {request['id']} and cannot {verb} it (four-eyes rule); "
@@ -112,9 +119,21 @@ def _check_decider(workspace: Workspace, policy: Policy, request: dict[str, Any]
     if policy.approvers and who not in {same_person_key(a) for a in policy.approvers}:
         raise PolicyError(f"{actor} is not an approver (workbench.toml [governance] approvers: "
                           f"{', '.join(policy.approvers)}).")
-    if any(same_person_key(d["actor"]) == who for d in store.decisions(request["id"])):
+    if any(same_person_key(d["actor"]) == who for d in _counted_decisions(store, request["id"])):
         raise PolicyError(f"{actor} has already decided on request {request['id']}.")
     return actor
+
+
+def _counted_decisions(store: RegistryStore, request_id: int) -> list[dict[str, Any]]:
+    """Decisions whose governed events count. One whose event is well chained but not validly signed (a forged
+    or revoked-key approval) is left out: it is `audit verify`'s finding, and never moves an alias."""
+    counted = []
+    for row in store.raw_decisions(request_id):
+        status = store.ledger.status(int(row["event_seq"])) if row.get("event_seq") is not None else None
+        if status is not None and not status.counts:
+            continue
+        counted.append(store.checked("decisions", row))
+    return counted
 
 
 def approve_request(workspace: Workspace, request_id: int, reason: str | None = None,
@@ -132,20 +151,20 @@ def approve_request(workspace: Workspace, request_id: int, reason: str | None = 
                     "opened, so its evidence is out of date; withdraw it and open a new request."
                 )
             now = utc_now()
-            earlier = [d["actor"] for d in store.decisions(request_id) if d["decision"] == "approve"]
+            earlier = [d["actor"] for d in _counted_decisions(store, request_id) if d["decision"] == "approve"]
             approvers = [*earlier, actor]
             # Distinct people, as names are read: `bob` and `BOB` are one approval.
             distinct = len({same_person_key(a) for a in approvers})
             ref = record_event(workspace, "model.approved", f"{request['model']}:{request['version']}", {
                 "request": request_id, "alias": request["alias"], "reason": reason, "approvals": distinct,
                 "required": policy.required_approvals, "requested_by": request["requested_by"],
-            })
+            }, governed=True, ledger=store.ledger)
             store.insert("decisions", {"request_id": request_id, "actor": actor, "decision": "approve",
                                        "reason": (reason or "").strip() or None, "decided_at": now}, ref)
             if distinct >= policy.required_approvals:
                 moved = _move_alias(workspace, store, request["model"], request["alias"], request["version"],
                                     f"request {request_id}: {request['reason']}", request_id=request_id,
-                                    approved_by=approvers)
+                                    approved_by=approvers, ledger=store.ledger)
                 store.close_request(request_id, "approved", now, moved["_event"])
         return store.get_request(request_id) or request
 
@@ -162,7 +181,7 @@ def reject_request(workspace: Workspace, request_id: int, reason: str | None, po
             ref = record_event(workspace, "model.rejected", f"{request['model']}:{request['version']}", {
                 "request": request_id, "alias": request["alias"], "reason": reason,
                 "requested_by": request["requested_by"],
-            })
+            }, governed=True, ledger=store.ledger)
             store.insert("decisions", {"request_id": request_id, "actor": actor, "decision": "reject",
                                        "reason": reason, "decided_at": now}, ref)
             store.close_request(request_id, "rejected", now, ref)
@@ -178,6 +197,7 @@ def withdraw_request(workspace: Workspace, request_id: int, reason: str | None =
                 raise PolicyError(f"Only {request['requested_by']}, who opened request {request_id}, can withdraw it; "
                                   "others reject it.")
             ref = record_event(workspace, "model.promotion_withdrawn", f"{request['model']}:{request['version']}",
-                               {"request": request_id, "alias": request["alias"], "reason": reason})
+                               {"request": request_id, "alias": request["alias"], "reason": reason},
+                               governed=True, ledger=store.ledger)
             store.close_request(request_id, "withdrawn", utc_now(), ref)
         return store.get_request(request_id) or request

@@ -82,6 +82,9 @@ def register_run(workspace: Workspace, run_id: str, name: str | None = None, des
     """Create the next version of model `name` (default: the run's name) from a succeeded run."""
     import polars as pl
 
+    from workbench.access.actions import require_role
+
+    require_role(workspace, "contributor", "Registering a model")
     run, started, finished, git_commit = _run_facts(workspace, run_id)
     run_id = run["run_id"]
     if run.get("state") != "succeeded":

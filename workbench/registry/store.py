@@ -144,6 +144,8 @@ def registry_path(workspace: Workspace) -> Path:
     return workspace.root / "registry.sqlite"
 
 
+# Rows made by governed actions: believed only while their event's signature counts (access/ledger.py).
+_GOVERNED_TABLES = {"alias_events", "promotion_requests", "decisions"}
 _JSON_COLUMNS = {"metrics", "spec", "code", "features", "reference", "evidence", "results", "approved_by"}
 
 
@@ -161,6 +163,7 @@ class RegistryStore:
         self.path = path
         self.workspace = workspace  # with a workspace, rows are checked against its audit log when read
         self._audit: Any = None
+        self._ledger: Any = None
         self.conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
         self.conn.row_factory = _row
         self.conn.execute("PRAGMA busy_timeout = 30000")
@@ -177,6 +180,15 @@ class RegistryStore:
         self.conn.close()
         if self._audit is not None:
             self._audit.close()
+
+    @property
+    def ledger(self) -> Any:
+        """Signatures and roles of governed events (`access/ledger.py`), replayed once per store."""
+        if self._ledger is None:
+            from workbench.access.ledger import Ledger
+
+            self._ledger = Ledger.load(self.audit)
+        return self._ledger
 
     @property
     def audit(self) -> Any:
@@ -196,6 +208,10 @@ class RegistryStore:
         problem = row_problem(self.audit, table, row)
         if problem is None and table == "promotion_requests":
             problem = closing_problem(self.audit, row)
+        if problem is None and table in _GOVERNED_TABLES and row.get("event_seq") is not None:
+            status = self.ledger.status(int(row["event_seq"]))
+            if status is not None and not status.counts:
+                problem = f"its governed event #{status.seq} does not count: {status.detail}"
         if problem:
             raise IntegrityError(f"{table} row {BINDINGS[table].key(row)} disagrees with the audit log "
                                  f"({problem}); it is not used. Run `workbench audit verify` for details.")
@@ -335,6 +351,10 @@ class RegistryStore:
         so the row's event can name it before the row exists."""
         row = self._one(f"SELECT coalesce(max(id), 0) + 1 AS id FROM {table}")
         return int(row["id"]) if row else 1
+
+    def raw_decisions(self, request_id: int) -> list[dict[str, Any]]:
+        """Unchecked: the caller checks each row (promotion counts only decisions whose signatures count)."""
+        return self._all("SELECT * FROM decisions WHERE request_id = ? ORDER BY seq", (request_id,))
 
     def decisions(self, request_id: int) -> list[dict[str, Any]]:
         return self._checked_all("decisions",

@@ -14,9 +14,17 @@ from workbench.workspace import Workspace
 
 def record_event(workspace: Workspace, kind: str, subject: str, params: dict[str, Any], *,
                  run_id: str | None = None, data_version: int | None = None, fingerprint: str | None = None,
-                 outcome: str = "ok") -> Any:
-    """Append the event; returns its `EventRef` for the row that it justifies."""
+                 outcome: str = "ok", governed: bool = False, ledger: Any = None) -> Any:
+    """Append the event; returns its `EventRef` for the row that it justifies.
+
+    `governed`: a promotion request, decision or protected alias move, signed by the acting person with
+    their enrolled key (`access/actions.py`)."""
     from workbench.audit import AuditLog
+
+    if governed:
+        from workbench.access.actions import append_governed
+
+        return append_governed(workspace, kind, subject, params, run_id=run_id, ledger=ledger)
 
     with AuditLog(workspace.audit_path, workspace.root) as log:
         return log.append_event(kind, actor=workspace.actor, subject=subject, run_id=run_id, params=params, outcome=outcome,

@@ -20,6 +20,7 @@ from typing import Any
 from workbench.errors import BackendUnavailableError, BadInputError, WorkbenchError
 from workbench.runs.artifacts import ArtifactIntegrityError, sha256_file
 from workbench.workspace import Workspace
+from workbench.workspace.sharing import match_umask
 
 
 def artifact_storage(workspace: Workspace) -> Any | None:
@@ -124,6 +125,7 @@ def _write_atomically(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=path.suffix, dir=path.parent)
     try:
+        match_umask(fd)  # mkstemp makes 0600: the rest of a shared workspace's group could not read the cache
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
         os.replace(tmp, path)

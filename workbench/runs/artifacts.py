@@ -9,6 +9,7 @@ from typing import Any, Iterable
 
 from workbench.errors import WorkbenchError
 from workbench.hashing import sha256_file
+from workbench.workspace.sharing import match_umask
 
 
 class ArtifactIntegrityError(WorkbenchError):
@@ -21,7 +22,10 @@ def _write_atomically(path: Path, write: Any) -> str:
     """Call `write(tmp_path)` on a temporary file beside `path`, then rename it into place; returns its SHA-256."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
+    try:
+        match_umask(fd)  # mkstemp's 0600 would keep the file from the rest of a shared workspace's group
+    finally:
+        os.close(fd)
     try:
         write(tmp)
         digest = sha256_file(Path(tmp))

@@ -120,6 +120,10 @@ def run_spec(
     clock = time.monotonic()  # the time budget covers the whole run, loading included
     report = progress or (lambda stage, info: None)
     actor = workspace.actor
+    if run_id is None:  # a queued run was checked when it was queued (`runs/engine.queue_run`)
+        from workbench.access.actions import require_role
+
+        require_role(workspace, "contributor", "Starting a run")
     if data is None:
         data = prepare_run(workspace, spec, report)
 

@@ -77,8 +77,10 @@ def spec_from_dict(raw: dict[str, Any], source: str | None = None) -> "RunSpec":
 def queue_run(ws: Workspace, spec: "RunSpec", *, progress: Progress | None = None, reproduces: str | None = None,
               for_worker: bool = False) -> QueuedRun:
     """Validate the spec against the lake (nothing is recorded if that fails), then record the run as queued."""
+    from workbench.access.actions import require_role
     from workbench.runs.batch import prepare_run
 
+    require_role(ws, "contributor", "Starting a run")
     data = prepare_run(ws, spec, progress)
     if spec.data.table is not None and spec.data.version is None and data.version is not None:
         spec = replace(spec, data=replace(spec.data, version=data.version))  # the worker reads what we checked
@@ -206,6 +208,7 @@ def settle_run(log: AuditLog, ws: Workspace, run_id: str, state: str, message: s
 
         shutil.rmtree(ws.artifacts_dir / run_id, ignore_errors=True)
         discard_run(ws, run_id)  # what it may have uploaded to the storage back-end before it stopped
+        _spec_file(ws, run_id).unlink(missing_ok=True)  # a killed worker's private spec copy (whoever settles it)
     return moved
 
 
@@ -246,6 +249,13 @@ def _age_s(ts: str | None) -> float:
 
 
 def cancel_run(ws: Workspace, run_id: str, *, grace_s: float = 10.0) -> CancelOutcome:
+    from workbench.access.actions import require_role
+
+    require_role(ws, "contributor", "Cancelling a run")
+    return _cancel_run(ws, run_id, grace_s=grace_s)
+
+
+def _cancel_run(ws: Workspace, run_id: str, *, grace_s: float = 10.0) -> CancelOutcome:
     """Cancel a queued or running run: SIGTERM its worker, wait up to `grace_s`, then SIGKILL it."""
     actor = ws.actor
     with AuditLog(ws.audit_path, ws.root) as log:
@@ -267,8 +277,10 @@ def cancel_run(ws: Workspace, run_id: str, *, grace_s: float = 10.0) -> CancelOu
             return CancelOutcome(run_id, "cancelled", f"Run {run_id} cancelled before it started.")
         if not local:
             return CancelOutcome(run_id, "running", f"Cancel requested; the worker on {run['host']} will stop at its next step.")
+        if alive and not _signal(run["pid"], signal.SIGTERM):
+            # A teammate's worker in a shared workspace: only its owner (or root) may signal it.
+            return CancelOutcome(run_id, "running", f"Cancel requested; {run['actor']}'s worker will stop at its next step.")
         if alive:
-            _signal(run["pid"], signal.SIGTERM)
             deadline = time.monotonic() + grace_s
             while time.monotonic() < deadline:
                 state = RunRecords(log).get_run(run_id)["state"]
@@ -287,11 +299,15 @@ def cancel_run(ws: Workspace, run_id: str, *, grace_s: float = 10.0) -> CancelOu
         return CancelOutcome(run_id, state, f"Run {run_id} {state}.")
 
 
-def _signal(pid: int, sig: int) -> None:
+def _signal(pid: int, sig: int) -> bool:
+    """Send `sig` (a process already gone counts as done); False if it belongs to another user."""
     try:
         os.kill(pid, sig)
     except ProcessLookupError:
         pass
+    except PermissionError:
+        return False
+    return True
 
 
 def _kill_hard(pid: int) -> None:
@@ -301,7 +317,7 @@ def _kill_hard(pid: int) -> None:
             os.killpg(pid, signal.SIGKILL)
         else:
             os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
+    except (ProcessLookupError, PermissionError):
         return
     for _ in range(50):
         if not process_alive(pid, None):

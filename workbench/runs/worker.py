@@ -17,12 +17,14 @@ def main(argv: list[str] | None = None) -> int:
     from workbench.runs.cancel import RunCancelled
     from workbench.runs.engine import execute_run
     from workbench.workspace import Workspace
+    from workbench.workspace.sharing import apply_shared_umask
 
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 2:
         print("usage: python -m workbench.runs.worker WORKSPACE RUN_ID", file=sys.stderr)
         return int(ExitCode.BAD_INPUT)
     workspace, run_id = Workspace.load(Path(args[0])), args[1]
+    apply_shared_umask(workspace)  # whoever started it, a shared workspace's files stay the group's
     try:
         result = execute_run(workspace, run_id, progress=_log_line)
     except (RunCancelled, KeyboardInterrupt):

@@ -6,6 +6,7 @@ in scikit-learn or LightGBM.
 
 from __future__ import annotations
 
+from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.widgets import Footer, Header, TabbedContent, TabPane
@@ -34,11 +35,31 @@ class WorkbenchApp(App[None]):
         super().__init__()
         self.workspace = workspace
         self.notice = notice
+        self.identity_text = ""
         self.sub_title = f"{workspace.settings.name} — {workspace.root}"
 
     def on_mount(self) -> None:
         if self.notice:
             self.notify(self.notice, title="Workbench", timeout=10)
+        self._load_identity()
+
+    @work(thread=True, exclusive=True, group="identity")
+    def _load_identity(self) -> None:
+        """Who you are and your role, in the header (read after first paint: it replays the governance ledger)."""
+        from workbench.access.whoami import describe
+
+        try:
+            info = describe(self.workspace)
+        except Exception as exc:  # noqa: BLE001 - the header says so; the TUI never crashes on it
+            text = f"identity unknown: {exc}"
+        else:
+            declared = " · DECLARED identity" if info["identity"] == "declared" else ""
+            text = f"{info['actor']} ({info['role']}){declared}"
+        self.call_from_thread(self._show_identity, text)
+
+    def _show_identity(self, text: str) -> None:
+        self.identity_text = text
+        self.sub_title = f"{self.workspace.settings.name} — {text} — {self.workspace.root}"
 
     def compose(self) -> ComposeResult:
         yield Header()

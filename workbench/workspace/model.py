@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from workbench.identity import current_actor
+from workbench.identity import Identity, current_identity
 from workbench.workspace.settings import SETTINGS_FILE, Settings
 
 
@@ -53,5 +53,13 @@ class Workspace:
         return self.root / ".workbench"
 
     @property
+    def identity(self) -> Identity:
+        """The OS account acting (and its display label). `workbench.toml`'s `[governance] identity` picks
+        what `actor` records; governed actions re-check it against the adopted policy (`access/actions.py`)."""
+        gov = self.settings.extra.get("governance")
+        mode = gov.get("identity", "os") if isinstance(gov, dict) else "os"
+        return current_identity(str(mode))
+
+    @property
     def actor(self) -> str:
-        return current_actor(self.settings.user)
+        return self.identity.actor

@@ -9,18 +9,23 @@ from typing import Any
 
 from workbench.errors import WorkspaceError
 from workbench.numbers import real_number, whole_number
+from workbench.workspace.sharing import check_group_name
 
 SETTINGS_FILE = "workbench.toml"
 MAX_CONCURRENT_RUNS = 1024
 
+# The [workspace] line `workbench init --shared GROUP` writes, or its commented default.
+SHARED_LINE = 'shared_group = "{group}"   # a team\'s workspace: see `workbench doctor`'
+NOT_SHARED_LINE = '# shared_group = "team"             # set by `workbench init --shared GROUP`; see `workbench doctor`'
 # Written by `workbench init`; every key is optional and the comments are the reference documentation.
 SETTINGS_TEMPLATE = """\
 # Workbench workspace settings. Every key is optional; the values shown are the defaults.
 
 [workspace]
 name = "{name}"
-# Actor recorded in the audit log. Precedence: $WORKBENCH_USER, then this key, then the OS login.
-# user = "alice"
+# Who acts is the OS account running the command (login and uid, on every audit event);
+# $WORKBENCH_USER is only a display label. See [governance] identity below.
+{shared_line}
 
 [lake]
 # DuckLake catalog (SQLite, WAL mode) and the folder of Parquet data files, relative to the workspace.
@@ -45,6 +50,12 @@ max_concurrent = 2
 # max_days_since_evaluation = 30     # ... or was last evaluated against challengers longer ago
 # stale_data_grace_days = 0          # days a changed training table may go without re-evaluation
 # require_audit_verified = true      # report fails when the audit chain does not verify
+# identity = "os"                    # "declared": trust $WORKBENCH_USER as the actor (single-user laptops)
+# [governance.roles]                 # absent: everyone is an approver and the founder is the admin
+# alice = "admin"                    # roles: viewer < contributor < approver < admin
+# "group:analysts" = "contributor"
+# "*" = "viewer"
+# A change to [governance] or [registry] is in force only once an admin runs `workbench governance adopt`.
 #
 # [registry]
 # psi_threshold = 0.2                # per-feature population stability index that counts as drift
@@ -70,7 +81,7 @@ max_concurrent = 2
 """
 
 _KNOWN: dict[str, set[str]] = {
-    "workspace": {"name", "user"},
+    "workspace": {"name", "user", "shared_group"},
     "lake": {"catalog", "data_path"},
     "runs": {"default_backend", "default_holdout", "max_concurrent"},
 }
@@ -80,6 +91,7 @@ _KNOWN: dict[str, set[str]] = {
 class Settings:
     name: str = "workspace"
     user: str | None = None
+    shared_group: str | None = None  # the OS group of a team's workspace (`workbench init --shared GROUP`)
     lake_catalog: str = "lake/catalog.sqlite"
     lake_data_path: str = "lake/data"
     default_backend: str = "local"
@@ -111,9 +123,13 @@ class Settings:
         max_concurrent = whole_number(runs.get("max_concurrent", cls.max_concurrent), "[runs] max_concurrent", 0,
                                       MAX_CONCURRENT_RUNS, what="a whole number (0 = no limit)",
                                       error=WorkspaceError, where=str(path))
+        group = ws.get("shared_group")
+        if group is not None:
+            check_group_name(group, f"{path}: [workspace] shared_group")
         return cls(
             name=str(ws.get("name", path.parent.name)),
             user=ws.get("user"),
+            shared_group=group,
             lake_catalog=str(lake.get("catalog", cls.lake_catalog)),
             lake_data_path=str(lake.get("data_path", cls.lake_data_path)),
             default_backend=str(runs.get("default_backend", cls.default_backend)),

@@ -68,7 +68,8 @@ class ModelsPane(Widget):
     def on_mount(self) -> None:
         self.query_one("#model-versions", DataTable).add_columns(
             "model", "version", "aliases", "estimator", "metric", "score", "data", "registered (UTC)", "by")
-        self.query_one("#model-requests", DataTable).add_columns("id", "model:version", "to", "requested by", "verdict")
+        self.query_one("#model-requests", DataTable).add_columns("id", "model:version", "to", "requested by", "signed",
+                                                                 "verdict")
         self.load()
 
     def focus_main(self) -> None:
@@ -125,7 +126,7 @@ class ModelsPane(Widget):
         requests.clear()
         for r in ov.open_requests:
             requests.add_row(str(r["id"]), f"{r['model']}:{r['version']}", r["alias"], r["requested_by"],
-                             r["evidence"]["verdict"], key=str(r["id"]))
+                             _signature_mark(r.get("signature")), r["evidence"]["verdict"], key=str(r["id"]))
         if ov.open_requests:
             requests.move_cursor(row=0)
             self._show_evidence(ov.open_requests[0])
@@ -154,7 +155,8 @@ class ModelsPane(Widget):
         ]
         for e in self.overview.alias_history.get(v["model"], [])[-8:]:
             target = "removed" if e["version"] is None else f"v{e['version']}"
-            approved = f" approved by {', '.join(e['approved_by'])}" if e.get("approved_by") else ""
+            approved = (f" approved by {', '.join(e['approved_by'])} {_signature_mark(e.get('signature'))}"
+                        if e.get("approved_by") else "")
             lines.append(f"{e['set_at'][:19]} {e['alias']} → {target} by {e['set_by']}{approved}: {e['reason']}")
         self.query_one("#model-detail", Static).update("\n".join(lines))
 
@@ -171,9 +173,11 @@ class ModelsPane(Widget):
 
         from workbench.registry.evidence import evidence_lines
 
-        approvals = [d["actor"] for d in request.get("decisions", []) if d["decision"] == "approve"]
+        approvals = [f"{escape(d['actor'])} {_signature_mark(d.get('signature'))}"
+                     for d in request.get("decisions", []) if d["decision"] == "approve"]
         head = [f"[b]Request {request['id']}[/]: {request['model']}:{request['version']} → {request['alias']}",
-                f"by {request['requested_by']} at {request['requested_at'][:19]}: {escape(request['reason'])}",
+                f"by {escape(request['requested_by'])} {_signature_mark(request.get('signature'))} at "
+                f"{request['requested_at'][:19]}: {escape(request['reason'])}",
                 f"approvals so far: {', '.join(approvals) or 'none'}", ""]
         body = [escape(line) for line in evidence_lines(request["evidence"])]
         tail = ["", "[dim]a: approve · x: reject (asks for a reason)[/]"]
@@ -274,3 +278,13 @@ class ModelsPane(Widget):
         self.notify(message.text, title="Models", severity="information" if message.ok else "error")
         self.last_action = message.text if message.ok else f"[b red]{message.text}[/]"
         self.load()
+
+
+_MARKS = {"signed": "✔ signed", "declared": "declared", "bootstrap": "unsigned (init)", "—": ""}
+
+
+def _signature_mark(status: str | None) -> str:
+    """How a governed action's signature reads in the table: a problem is named, never hidden."""
+    if status is None:
+        return ""
+    return _MARKS.get(status, f"✘ {status}")

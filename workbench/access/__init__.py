@@ -1,0 +1,1 @@
+"""Who may do what, proven: roles, enrolled signing keys, adopted policies and signed governed actions."""
