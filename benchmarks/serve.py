@@ -49,8 +49,16 @@ def build_workspace(root: Path) -> None:
     from workbench.workspace import Workspace
     from workbench.workspace.create import init_workspace
 
+    from workbench.registry.policy import adopt_policy
+
+    os.environ.pop("WORKBENCH_USER", None)
+    init_workspace(root, sample=True, name="bench")
+    # alice trains and requests, bob approves, both on this one OS account: the founder adopts declared names
+    with open(root / "workbench.toml", "a", encoding="utf-8") as fh:
+        fh.write('\n[governance]\nidentity = "declared"\n')
+    adopt_policy(Workspace.load(root), "benchmark: declared identities")
     os.environ["WORKBENCH_USER"] = "alice"
-    ws = init_workspace(root, sample=True, name="bench")
+    ws = Workspace.load(root)
     spec = parse_spec({"name": "penguin_species", "target": "species", "metric": "log_loss", "holdout": 0.25,
                        "seed": 7, "candidates": ["linear", "lightgbm"], "max_trials": 6, "data": {"table": "penguins"}})
     register_run(ws, run_spec(ws, spec).run_id, name="species")
