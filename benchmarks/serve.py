@@ -52,6 +52,10 @@ def build_workspace(root: Path) -> None:
     from workbench.registry.policy import adopt_policy
 
     os.environ.pop("WORKBENCH_USER", None)
+    # governed actions are signed: a throwaway key for this account, enrolled for the founder by init
+    key = root.parent / "id_ed25519"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "serve-bench", "-f", str(key)], check=True)
+    os.environ["WORKBENCH_SIGNING_KEY"] = str(key)
     init_workspace(root, sample=True, name="bench")
     # alice trains and requests, bob approves, both on this one OS account: the founder adopts declared names
     with open(root / "workbench.toml", "a", encoding="utf-8") as fh:
