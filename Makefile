@@ -4,12 +4,12 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-fast setup bench clean
+.PHONY: run test test-fast setup bench browser clean
 
 $(STAMP): pyproject.toml $(wildcard plugins/*/pyproject.toml)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]' $(foreach p,$(wildcard plugins/*/pyproject.toml),-e '$(dir $(p))[test]')
+	$(BIN)/python -m pip install --quiet -e '.[dev,deploy]' $(foreach p,$(wildcard plugins/*/pyproject.toml),-e '$(dir $(p))[test]')
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -18,8 +18,14 @@ setup: $(STAMP)
 run: $(STAMP)
 	$(BIN)/workbench
 
+## Debian's Chromium for the report's headless-browser test (never a browser downloaded from elsewhere).
+browser:
+	@test -x /usr/bin/chromium || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else echo "Chromium is missing: sudo apt-get install chromium (the report's browser test skips without it)"; fi; }
+
 ## Every test in the repo, plugins included, slow ones too; fails if none ran.
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/python -m pytest -n 2 tests $(wildcard plugins/*/tests)
 
 ## The quick loop while developing: skips tests marked slow.
@@ -38,6 +44,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/governance_signing.py
 	$(BIN)/python benchmarks/scale_out.py
 	$(BIN)/python benchmarks/automl_vs_peers.py --budgets 60
+	$(BIN)/python benchmarks/serve.py --extra-path $(VENV)/mlflow
 
 clean:
 	rm -rf $(VENV) .pytest_cache

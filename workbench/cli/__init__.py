@@ -40,7 +40,8 @@ def cli(ctx: click.Context, workspace: Path | None, debug: bool) -> None:
 
 
 def _register() -> None:
-    from workbench.cli import audit, batch, governance, keys, lake, models, plugins, runs, workspace_commands
+    from workbench.cli import (audit, batch, governance, keys, lake, models, models_share, plugins, report, runs,
+                               serve, workspace_commands)
 
     cli.add_command(workspace_commands.init)
     cli.add_command(workspace_commands.doctor)
@@ -48,11 +49,15 @@ def _register() -> None:
     cli.add_command(batch.batch)
     cli.add_command(runs.runs)
     cli.add_command(models.models)
+    models.models.add_command(models_share.card)  # kept out of cli/models.py
+    models.models.add_command(models_share.export)
     cli.add_command(governance.governance)
     cli.add_command(plugins.plugins)
     cli.add_command(audit.audit)
     cli.add_command(keys.keys)
     cli.add_command(keys.whoami)
+    cli.add_command(report.report)
+    cli.add_command(serve.serve)
 
 
 _register()

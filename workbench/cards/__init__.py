@@ -1,0 +1,1 @@
+"""Model cards for registered versions: editable fields kept as audit events, computed facts shown beside them."""

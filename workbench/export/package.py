@@ -1,0 +1,202 @@
+"""`workbench models export NAME:VERSION DIR`: a folder that scores rows without the workspace or Workbench.
+
+What goes in: the model file (copied only after its SHA-256 checked out), `input_schema.json`, an exact
+`requirements.txt` (the library versions the run recorded), the few Workbench modules the pickled pipeline
+refers to (found by loading it in a fresh interpreter and listing what it imported, copied to `vendor/`),
+the model card, `predict.py`, a Dockerfile and `manifest.json` with every file's SHA-256. Before the folder
+is moved into place the package proves itself: its own `predict.py`, run in an isolated interpreter, scores
+the frozen holdout rows and must agree with the registry's scoring to a stated tolerance.
+
+ONNX is not written yet: every saved pipeline starts with a Python `FunctionTransformer` (raw rows → typed
+features) and its imputers add missing-value indicators, which skl2onnx 1.20 cannot convert (tried on the
+linear penguin pipeline: the scaler's input shape no longer matches). The manifest says so.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from workbench.errors import BadInputError, RunFailedError
+from workbench.workspace import Workspace
+
+PROBABILITY_TOLERANCE = 1e-9
+_PIP_NAMES = {"scikit-learn": "scikit-learn", "lightgbm": "lightgbm", "numpy": "numpy", "polars": "polars",
+              "pyarrow": "pyarrow"}
+_ONNX_NOTE = ("not exported: the pipeline's first step is a Python FunctionTransformer and its imputers add "
+              "missing-value indicators, which skl2onnx cannot convert yet")
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    path: Path
+    model: str
+    version: int
+    files: dict[str, str]  # relative path -> sha256
+    check: dict[str, Any]
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+_LIST_MODULES = (
+    "import sys, joblib\nbefore = set(sys.modules)\njoblib.load(sys.argv[1])\n"
+    "for name in sorted(set(sys.modules) - before):\n"
+    "    m = sys.modules[name]\n"
+    "    if name == 'workbench' or name.startswith('workbench.'):\n"
+    "        print(name, getattr(m, '__file__', '') or '')\n"
+)
+
+
+def _needed_modules(model_file: Path) -> list[tuple[str, Path]]:
+    """The Workbench modules unpickling the model imports (the root package included), with their files."""
+    out = subprocess.run([sys.executable, "-c", "import workbench\n" + _LIST_MODULES.replace(
+        "before = set(sys.modules)", "before = set(sys.modules) - {'workbench'}"), str(model_file)],
+        capture_output=True, text=True, timeout=300)
+    if out.returncode != 0:
+        raise RunFailedError(f"The model could not be loaded to find what it needs: {out.stderr.strip()[-300:]}")
+    found = []
+    for line in out.stdout.splitlines():
+        name, _, file = line.partition(" ")
+        if file:
+            found.append((name, Path(file)))
+    return found
+
+
+def _vendor(modules: list[tuple[str, Path]], dest: Path) -> list[str]:
+    """Copy each module's file to vendor/ under its package path (packages keep their __init__.py)."""
+    copied = []
+    for name, file in modules:
+        parts = name.split(".")
+        rel = Path(*parts, "__init__.py") if file.name == "__init__.py" else Path(*parts[:-1], file.name)
+        target = dest / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(file, target)
+        copied.append(str(rel))
+    return copied
+
+
+def _requirements(version: dict[str, Any]) -> tuple[str, str]:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    libraries = (version.get("code") or {}).get("libraries") or {}
+    lines = [f"# exact versions {version['model']}:{version['version']} was trained with (Python "
+             f"{libraries.get('python', '?')}); joblib as installed when exported"]
+    for key, pip_name in _PIP_NAMES.items():
+        if libraries.get(key):
+            lines.append(f"{pip_name}=={libraries[key]}")
+    try:
+        lines.append(f"joblib=={installed('joblib')}")
+    except PackageNotFoundError:
+        lines.append("joblib")
+    python = ".".join(str(libraries.get("python", "3.11")).split(".")[:2])
+    return "\n".join(lines) + "\n", python
+
+
+def _dockerfile(python: str) -> str:
+    return (f"# Scores files mounted at /data: docker run --rm -v $PWD:/data IMAGE /data/in.parquet /data/out.parquet\n"
+            f"FROM python:{python}-slim\nWORKDIR /model\nCOPY requirements.txt .\n"
+            "RUN pip install --no-cache-dir -r requirements.txt\nCOPY . .\nENTRYPOINT [\"python\", \"predict.py\"]\n")
+
+
+def _check(package: Path, workspace: Workspace, version: dict[str, Any], estimator: Any) -> dict[str, Any]:
+    """Score the frozen holdout with the package's own predict.py (isolated interpreter) and with the registry's
+    scoring; they must agree (labels exactly, probabilities or values within the tolerance)."""
+    import numpy as np
+    import polars as pl
+
+    from workbench.api.models import LoadedModel
+    from workbench.registry.artifacts import load_holdout
+
+    holdout = load_holdout(workspace, version).drop(version["target"])
+    with tempfile.TemporaryDirectory(prefix="wb-export-check-") as tmp:
+        rows, scored = Path(tmp) / "holdout.parquet", Path(tmp) / "scored.parquet"
+        holdout.write_parquet(rows)
+        env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+        done = subprocess.run([sys.executable, "-I", str(package / "predict.py"), str(rows), str(scored)],
+                              capture_output=True, text=True, timeout=600, env=env, cwd=tmp)
+        if done.returncode != 0:
+            raise RunFailedError(f"The exported package could not score the holdout: {done.stderr.strip()[-400:]}")
+        theirs = pl.read_parquet(scored)
+    ours = LoadedModel(version, estimator).predict(holdout)
+    numeric = [c for c in ours.columns if c.startswith("probability_")] or (
+        ["prediction"] if version["task"] == "regression" else [])
+    worst = max((float(np.max(np.abs(ours[c].to_numpy() - theirs[c].to_numpy()))) for c in numeric), default=0.0)
+    labels_equal = version["task"] == "regression" or ours["prediction"].to_list() == theirs["prediction"].to_list()
+    tolerance = PROBABILITY_TOLERANCE * (1 if version["task"] != "regression" else max(1.0, float(
+        np.max(np.abs(ours["prediction"].to_numpy())))))
+    check = {"rows": holdout.height, "labels_equal": labels_equal, "max_abs_difference": worst,
+             "tolerance": tolerance, "passed": labels_equal and worst <= tolerance}
+    if not check["passed"]:
+        raise RunFailedError(f"The exported package disagrees with the registry on the holdout rows "
+                             f"(labels equal: {labels_equal}, largest difference {worst:.3g}); nothing was written.")
+    return check
+
+
+def export_version(workspace: Workspace, ref_text: str, dest: Path) -> ExportResult:
+    """Write the package for `ref_text` into `dest` (new or empty), all or nothing; a `model.exported` event."""
+    from workbench.cards.model_card import build_card, card_lines
+    from workbench.registry.artifacts import load_model, verified_path
+    from workbench.registry.refs import parse_ref, resolve_ref
+    from workbench.registry.store import RegistryStore
+    from workbench.registry.trail import record_event
+
+    dest = Path(dest).resolve()
+    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
+        raise BadInputError(f"{dest} already exists and is not an empty folder; export into a new folder.")
+    if not dest.parent.is_dir():
+        raise BadInputError(f"The folder {dest.parent} does not exist.")
+    with RegistryStore.open(workspace) as store:
+        version = resolve_ref(store, parse_ref(ref_text), default_alias="champion")
+    name, number = version["model"], version["version"]
+    source = verified_path(workspace, version["artifact_path"], version["artifact_sha256"], "model artifact")
+    estimator = load_model(workspace, version)
+    staging = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}."))
+    try:
+        shutil.copyfile(source, staging / "model.joblib")
+        if _sha256(staging / "model.joblib") != version["artifact_sha256"]:
+            raise BadInputError(f"The copy of {name}:{number}'s artifact changed while it was copied; try again.")
+        vendored = _vendor(_needed_modules(staging / "model.joblib"), staging / "vendor")
+        requirements, python = _requirements(version)
+        (staging / "requirements.txt").write_text(requirements, encoding="utf-8")
+        (staging / "Dockerfile").write_text(_dockerfile(python), encoding="utf-8")
+        shutil.copyfile(Path(__file__).with_name("predict_template.py"), staging / "predict.py")
+        schema = {"model": name, "version": number, "task": version["task"], "target": version["target"],
+                  "classes": [str(c) for c in getattr(estimator, "classes_", [])] or None,
+                  "columns": [{"name": n, "dtype": d, "kind": k} for n, d, k in version["features"]]}
+        (staging / "input_schema.json").write_text(json.dumps(schema, indent=2), encoding="utf-8")
+        (staging / "model_card.md").write_text("\n".join(card_lines(build_card(workspace, f"{name}:{number}"))) + "\n",
+                                               encoding="utf-8")
+        manifest: dict[str, Any] = {
+            "model": {"name": name, "version": number, "file": "model.joblib", "sha256": version["artifact_sha256"],
+                      "run_id": version["run_id"], "estimator": version["estimator"], "data": version["data_source"],
+                      "data_version": version["data_version"], "fingerprint": version["fingerprint"]},
+            "vendored_modules": vendored, "onnx": {"exported": False, "reason": _ONNX_NOTE}}
+        (staging / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+        manifest["check"] = _check(staging, workspace, version, estimator)
+        files = {str(p.relative_to(staging)): _sha256(p) for p in sorted(staging.rglob("*"))
+                 if p.is_file() and p.name != "manifest.json" and "__pycache__" not in p.parts}
+        manifest["files"] = files
+        (staging / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+        for cache in staging.rglob("__pycache__"):
+            shutil.rmtree(cache, ignore_errors=True)
+        if dest.exists():
+            dest.rmdir()
+        os.replace(staging, dest)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    record_event(workspace, "model.exported", f"{name}:{number}",
+                 {"model": name, "version": number, "path": str(dest.resolve()), "artifact_sha256": version["artifact_sha256"],
+                  "check": manifest["check"], "files": len(files)}, run_id=version["run_id"])
+    return ExportResult(dest, name, number, files, manifest["check"])

@@ -1,0 +1,8 @@
+"""Reports anyone can open: a run or a model version as one self-contained HTML file, or Markdown.
+
+Core only (no Textual); matplotlib is imported when a report is written, never at import.
+"""
+
+from workbench.report.write import ReportResult, write_report
+
+__all__ = ["ReportResult", "write_report"]
