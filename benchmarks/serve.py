@@ -165,25 +165,29 @@ def main() -> None:
                            "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                           start_new_session=True)
     servers["workbench serve"] = (port, "/predict", bodies, wb)
-    mlflow_note = ""
-    extra = Path(args.extra_path)
-    if (extra / "mlflow").is_dir():
-        # sitecustomize appends the MLflow folder to every MLflow process's path (the server spawns its own).
-        site = tmp / "site"
-        site.mkdir()
-        (site / "sitecustomize.py").write_text(f"import sys\nsys.path.append({str(extra)!r})\n")
-        # MLflow starts `uvicorn` by name: the venv's bin folder must be on PATH.
-        menv = {**env, "PYTHONPATH": f"{REPO}{os.pathsep}{site}", "MLFLOW_TRACKING_URI": f"file://{tmp / 'mlruns'}",
-                "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"}
-        subprocess.run([sys.executable, "-c", SAVE_FOR_MLFLOW, str(root), str(tmp / "mlflow-model"), str(extra)],
-                       env=menv, check=True)
-        mport = free_port()
-        ml = subprocess.Popen([sys.executable, "-m", "mlflow", "models", "serve", "-m", str(tmp / "mlflow-model"),
-                               "--env-manager", "local", "-h", "127.0.0.1", "-p", str(mport), "-w", "1"],
-                              env=menv, stdout=subprocess.DEVNULL, stderr=open(tmp / "mlflow-serve.log", "wb"), start_new_session=True)
-        servers["mlflow models serve"] = (mport, "/invocations", mlflow_bodies, ml)
-    else:
-        mlflow_note = f"(MLflow not found in {extra}: run `make bench`, or pass --extra-path; peer skipped)"
+    try:  # whatever fails while the peer is set up, the server started above is stopped
+        mlflow_note = ""
+        extra = Path(args.extra_path)
+        if (extra / "mlflow").is_dir():
+            # sitecustomize appends the MLflow folder to every MLflow process's path (the server spawns its own).
+            site = tmp / "site"
+            site.mkdir()
+            (site / "sitecustomize.py").write_text(f"import sys\nsys.path.append({str(extra)!r})\n")
+            # MLflow starts `uvicorn` by name: the venv's bin folder must be on PATH.
+            menv = {**env, "PYTHONPATH": f"{REPO}{os.pathsep}{site}", "MLFLOW_TRACKING_URI": f"file://{tmp / 'mlruns'}",
+                    "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"}
+            subprocess.run([sys.executable, "-c", SAVE_FOR_MLFLOW, str(root), str(tmp / "mlflow-model"), str(extra)],
+                           env=menv, check=True)
+            mport = free_port()
+            ml = subprocess.Popen([sys.executable, "-m", "mlflow", "models", "serve", "-m", str(tmp / "mlflow-model"),
+                                   "--env-manager", "local", "-h", "127.0.0.1", "-p", str(mport), "-w", "1"],
+                                  env=menv, stdout=subprocess.DEVNULL, stderr=open(tmp / "mlflow-serve.log", "wb"), start_new_session=True)
+            servers["mlflow models serve"] = (mport, "/invocations", mlflow_bodies, ml)
+        else:
+            mlflow_note = f"(MLflow not found in {extra}: run `make bench`, or pass --extra-path; peer skipped)"
+    except BaseException:
+        stop(wb)
+        raise
     try:
         for name, (p, path, _, proc) in servers.items():
             wait_until_up(p, "/health" if name.startswith("workbench") else "/ping", proc)
