@@ -34,6 +34,9 @@ class ReasonDialog(ModalScreen[str | None]):
             yield Input(placeholder="reason (required)", id="reason")
             yield Label("[dim]Enter to confirm · Escape to cancel[/]")
 
+    def on_mount(self) -> None:
+        self.query_one("#reason", Input).focus()  # not the (scrollable) body above it
+
     @on(Input.Submitted, "#reason")
     def _submit(self, event: Input.Submitted) -> None:
         if event.value.strip():
