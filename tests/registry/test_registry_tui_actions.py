@@ -237,3 +237,39 @@ async def test_report_on_a_failed_run_says_why(sample_workspace: Workspace) -> N
         await settle(app, pilot, rounds=5)
         assert _notified(app, f"Run {run_id} is failed; only a succeeded run has results to report.")
     assert not (sample_workspace.root / "reports" / f"{run_id}.html").exists()
+
+
+async def test_reproduce_starts_a_detached_run_whose_worker_records_the_verdict(sample_workspace: Workspace) -> None:
+    import re
+
+    from workbench.audit import AuditLog
+    from workbench.runs.engine import wait_for_run
+    from workbench.tui.app import WorkbenchApp
+
+    run_id = train(sample_workspace)
+    app = WorkbenchApp(sample_workspace)
+    async with app.run_test(size=(180, 50)) as pilot:
+        await _open_tab(app, pilot, "2")
+        await pilot.press("p")
+        await settle(app, pilot, rounds=5)
+        started = next((str(n.message) for n in app._notifications if f"reproduces {run_id}" in str(n.message)), "")
+        assert started, [str(n.message) for n in app._notifications]
+    reproduction = re.match(r"Run (\S+) reproduces", started).group(1)
+    # The TUI has exited; the detached worker carries on (a guard against a hung worker, not a speed check).
+    final = wait_for_run(sample_workspace, reproduction, timeout_s=600)
+    assert final["state"] == "succeeded" and final["reproduces"] == run_id
+    with AuditLog(sample_workspace.audit_path, sample_workspace.root) as log:
+        [verdict] = log.events(kind="run.reproduced", run_id=run_id)
+    assert verdict.outcome in ("exact", "within") and verdict.params["reproduction"] == reproduction
+
+
+async def test_reproduce_a_failed_run_says_why(sample_workspace: Workspace) -> None:
+    from workbench.tui.app import WorkbenchApp
+
+    [run_id] = record_finished_runs(sample_workspace, 1)
+    app = WorkbenchApp(sample_workspace)
+    async with app.run_test(size=(180, 50)) as pilot:
+        await _open_tab(app, pilot, "2")
+        await pilot.press("p")
+        await settle(app, pilot, rounds=5)
+        assert _notified(app, f"Run {run_id} is failed; only succeeded runs can be reproduced.")

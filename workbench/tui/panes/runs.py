@@ -3,7 +3,8 @@ step i/n, best so far, elapsed/remaining) and, once done, its leaderboard and di
 starts a run from a spec file on a chosen back-end in a detached worker (it outlives the TUI), `c`
 cancels the selected run, `[` / `]` step through the charts, `space` marks runs and `v` shows the marked
 runs side by side (the same comparison as `workbench runs compare`), `o` writes the selected run's HTML
-report (as `workbench report RUN`) to `<workspace>/reports/RUN.html`.
+report (as `workbench report RUN`) to `<workspace>/reports/RUN.html`, `p` reproduces the selected run in a
+detached worker (`runs.reproduce.start_reproduction`; the worker records the verdict).
 
 Runs are read from the log every second; runs whose worker died are marked interrupted on the way. The
 detail area (leaderboard, charts) is rebuilt only when the selected run or its state changes, and its
@@ -58,6 +59,7 @@ class RunsPane(Widget):
         Binding("space", "mark", "Mark"),
         Binding("v", "compare", "Compare"),
         Binding("o", "report", "Report"),
+        Binding("p", "reproduce", "Reproduce"),
     ]
 
     class RunsLoaded(Message):
@@ -397,14 +399,33 @@ class RunsPane(Widget):
         result = write_report(self.workspace, run_id, default_report_path(self.workspace, run_id))
         self.post_message(self.Notice(f"Wrote the report on run {run_id} to {result.path} ({result.plots} plots)."))
 
+    def action_reproduce(self) -> None:
+        """Re-run the selected run in a detached worker (as `workbench runs reproduce`, but not in this process)."""
+        run = next((r for r in self.runs if r["run_id"] == self.selected), None)
+        if run is None:
+            self.notify("Select a succeeded run to reproduce.", severity="warning", title="Reproduce")
+            return
+        self.notify(f"Starting a reproduction of run {run['run_id']}…", title="Reproduce")
+        self.reproduce(run["run_id"])
+
+    @work(thread=True, group="runs-reproduce", exit_on_error=False)
+    def reproduce(self, run_id: str) -> None:
+        from workbench.runs.reproduce import start_reproduction
+
+        new_id = start_reproduction(self.workspace, run_id)
+        self.post_message(self.Notice(f"Run {new_id} reproduces {run_id} in the background; its verdict is "
+                                      "recorded in the audit log (run.reproduced) when it finishes."))
+        self.load_runs()
+
     @on(Worker.StateChanged)
     def _worker_failed(self, event: Worker.StateChanged) -> None:
-        """A report that cannot be written says why in one sentence (other workers here report their own)."""
-        if event.state == WorkerState.ERROR and event.worker.group == "runs-report":
+        """A report or reproduction that cannot start says why in one sentence (other workers report their own)."""
+        titles = {"runs-report": "Report", "runs-reproduce": "Reproduce"}
+        if event.state == WorkerState.ERROR and event.worker.group in titles:
             from workbench.tui.errors import error_text
 
             event.stop()
-            self.notify(error_text(event.worker.error), severity="error", title="Report")
+            self.notify(error_text(event.worker.error), severity="error", title=titles[event.worker.group])
 
     @on(Notice)
     def _notice(self, message: Notice) -> None:
