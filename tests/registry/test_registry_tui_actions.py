@@ -4,9 +4,9 @@ keys a person would, fills the dialog, and checks the screen and then the worksp
 from __future__ import annotations
 
 import pytest
-
 from registry_fixtures import as_user, set_policy, train, two_versions, with_champion  # noqa: F401  (fixtures)
 from tui_support import record_finished_runs, settle
+
 from workbench.registry.promotion import request_promotion
 from workbench.registry.refs import parse_ref
 from workbench.registry.store import RegistryStore
