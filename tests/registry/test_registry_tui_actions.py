@@ -273,3 +273,17 @@ async def test_reproduce_a_failed_run_says_why(sample_workspace: Workspace) -> N
         await pilot.press("p")
         await settle(app, pilot, rounds=5)
         assert _notified(app, f"Run {run_id} is failed; only succeeded runs can be reproduced.")
+
+
+async def test_the_palette_runs_promote_like_its_key(with_champion: Workspace) -> None:
+    from workbench.tui.app import WorkbenchApp
+    from workbench.tui.panes.model_dialogs import FieldsDialog
+
+    app = WorkbenchApp(with_champion)
+    async with app.run_test(size=(180, 50)) as pilot:
+        await settle(app, pilot)
+        command = next(c for c in app.get_system_commands(app.screen) if c.title == "Models: Promote")
+        command.callback()
+        await settle(app, pilot)
+        assert app.query_one("#tabs").active == "models"
+        assert isinstance(app.screen, FieldsDialog) and "species:2" in app.screen.title_text
