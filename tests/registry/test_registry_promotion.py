@@ -8,7 +8,7 @@ import pytest
 
 from registry_fixtures import as_user, set_policy, two_versions, with_champion  # noqa: F401  (fixtures)
 from workbench.errors import BadInputError
-from workbench.registry.promotion import (PolicyError, approve_request, reject_request, request_promotion,
+from workbench.registry.promotion import (PolicyError, approve_request, preview_approval, reject_request, request_promotion,
                                           set_alias, withdraw_request)
 from workbench.registry.refs import at_timestamp, parse_ref
 from workbench.registry.store import RegistryStore, registry_path
@@ -85,9 +85,16 @@ def test_policy_names_approvers_and_counts_approvals(two_versions: Workspace, mo
     request = request_promotion(ws, parse_ref("species:1"), "champion", "first")
     with pytest.raises(PolicyError, match="not an approver"):
         approve_request(as_user(monkeypatch, ws, "mallory"), request["id"])
+    first = preview_approval(as_user(monkeypatch, ws, "bob"), request["id"])
+    assert (first.line(), first.approvals, first.required, first.moves_alias) == (
+        "species@champion: unheld → v1", (), 2, False)
     assert approve_request(as_user(monkeypatch, ws, "bob"), request["id"])["state"] == "open"
     with pytest.raises(PolicyError, match="already decided"):
         approve_request(as_user(monkeypatch, ws, "bob"), request["id"])
+    with pytest.raises(PolicyError, match="already decided"):  # the preview refuses as the approval would
+        preview_approval(as_user(monkeypatch, ws, "bob"), request["id"])
+    second = preview_approval(as_user(monkeypatch, ws, "carol"), request["id"])
+    assert (second.approvals, second.moves_alias) == (("bob",), True)
     with RegistryStore.open(ws) as store:
         assert store.alias_at("species", "champion") is None  # one approval of two: nothing moves
     done = approve_request(as_user(monkeypatch, ws, "carol"), request["id"])

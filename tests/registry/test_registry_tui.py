@@ -45,6 +45,13 @@ async def test_approver_approves_a_promotion_from_the_models_screen(
         assert app.focused is requests
         await pilot.press("a")
         await _settle(app, pilot)
+        body = str(app.screen.query_one("#dialog-body", Static).render())  # the confirmation: what will move
+        assert "species@champion: v1 → v2" in body and "approvals so far: 0 / 1 required" in body
+        assert "your approval moves the alias now" in body
+        with RegistryStore.open(bob) as store:
+            assert store.alias_at("species", "champion")["version"] == 1  # nothing moved before "y"
+        await pilot.press("y")
+        await _settle(app, pilot)
         await _settle(app, pilot)  # the reload after the decision
         assert requests.row_count == 0
         assert "approved" in str(app.query_one("#models-status", Static).render())
@@ -68,6 +75,8 @@ async def test_requester_pressing_approve_is_refused_on_screen(with_champion: Wo
         await _settle(app, pilot)
         assert app.query_one("#model-requests", DataTable).row_count == 1
         assert any("four-eyes" in str(n.message) for n in app._notifications)
+        assert "four-eyes" in str(app.query_one("#models-status").render())
+        assert not app.screen.query("#dialog-body")  # refused before any confirmation is offered
     with RegistryStore.open(with_champion) as store:
         assert store.get_request(request["id"])["state"] == "open"
         assert store.alias_at("species", "champion")["version"] == 1

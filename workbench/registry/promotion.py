@@ -3,6 +3,7 @@ when a promotion request, carrying evidence, is approved by enough people other 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from workbench.access.actions import require_role
@@ -65,22 +66,38 @@ def set_alias(workspace: Workspace, ref: ModelRef, alias: str, reason: str | Non
             return moved
 
 
+def _promotion_parties(store: RegistryStore, ref: ModelRef, alias: str) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The candidate version and the alias's current holder (None if unheld), refusing a pointless request."""
+    candidate = resolve_ref(store, ref)
+    model, version = candidate["model"], candidate["version"]
+    held = store.alias_at(model, alias)
+    current_version = held["version"] if held else None
+    if current_version == version:
+        raise BadInputError(f"{model}:{version} already holds alias {alias!r}.")
+    for r in store.requests(model=model, state="open"):
+        if r["version"] == version and r["alias"] == alias:
+            raise BadInputError(f"Request {r['id']} to make {model}:{version} {alias} is already open.")
+    return candidate, store.get_version(model, current_version) if current_version is not None else None
+
+
+def preview_promotion(workspace: Workspace, ref: ModelRef, alias: str) -> dict[str, Any]:
+    """The evidence a promotion request would carry, computed before anything is written (read-only)."""
+    alias = check_alias(alias)
+    require_role(workspace, "contributor", "Requesting a promotion", governed=True)  # refused before the slow part
+    with RegistryStore.open(workspace) as store:
+        candidate, current = _promotion_parties(store, ref, alias)
+    return compute_evidence(workspace, candidate, current)
+
+
 def request_promotion(workspace: Workspace, ref: ModelRef, alias: str, reason: str | None) -> dict[str, Any]:
     """Open a request to move `alias` to the version `ref` names, with evidence against the current holder."""
     alias = check_alias(alias)
     reason = _require_reason(reason, "the promotion")
     ledger = require_role(workspace, "contributor", "Requesting a promotion", governed=True)
     with RegistryStore.open(workspace) as store:
-        candidate = resolve_ref(store, ref)
+        candidate, current = _promotion_parties(store, ref, alias)
         model, version = candidate["model"], candidate["version"]
-        held = store.alias_at(model, alias)
-        current_version = held["version"] if held else None
-        if current_version == version:
-            raise BadInputError(f"{model}:{version} already holds alias {alias!r}.")
-        for r in store.requests(model=model, state="open"):
-            if r["version"] == version and r["alias"] == alias:
-                raise BadInputError(f"Request {r['id']} to make {model}:{version} {alias} is already open.")
-        current = store.get_version(model, current_version) if current_version is not None else None
+        current_version = current["version"] if current is not None else None
         evidence = compute_evidence(workspace, candidate, current)  # slow part: outside the write lock
         with store.transaction():
             now_held = store.alias_at(model, alias)
@@ -134,6 +151,42 @@ def _counted_decisions(store: RegistryStore, request_id: int) -> list[dict[str, 
             continue
         counted.append(store.checked("decisions", row))
     return counted
+
+
+@dataclass(frozen=True)
+class ApprovalPreview:
+    """What approving a request would do, read before anything is written (the TUI's confirmation shows it)."""
+
+    request: dict[str, Any]
+    held_version: int | None  # who holds the alias now
+    approvals: tuple[str, ...]  # counted approvals so far
+    required: int
+
+    @property
+    def moves_alias(self) -> bool:
+        """One more distinct approval is enough to move the alias."""
+        return len(self.approvals) + 1 >= self.required
+
+    def line(self) -> str:
+        r = self.request
+        held = "unheld" if self.held_version is None else f"v{self.held_version}"
+        return f"{r['model']}@{r['alias']}: {held} → v{r['version']}"
+
+
+def preview_approval(workspace: Workspace, request_id: int, policy: Policy | None = None) -> ApprovalPreview:
+    """The alias move an approval of `request_id` by the acting person would make, and the approvals so far
+    (read-only; refuses as `approve_request` would: four-eyes rule, role, approver list)."""
+    policy = policy or load_policy(workspace)
+    with RegistryStore.open(workspace) as store:
+        request = _open_request(store, request_id)
+        _check_decider(workspace, policy, request, store, "approve")  # a refusal comes before the confirmation
+        held = store.alias_at(request["model"], request["alias"])
+        names = [d["actor"] for d in _counted_decisions(store, request_id) if d["decision"] == "approve"]
+    distinct: dict[str, str] = {}
+    for name in names:  # one approval per person, as first written
+        distinct.setdefault(same_person_key(name), name)
+    return ApprovalPreview(request, held["version"] if held else None, tuple(distinct.values()),
+                           policy.required_approvals)
 
 
 def approve_request(workspace: Workspace, request_id: int, reason: str | None = None,

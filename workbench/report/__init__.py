@@ -3,6 +3,6 @@
 Core only (no Textual); matplotlib is imported when a report is written, never at import.
 """
 
-from workbench.report.write import ReportResult, write_report
+from workbench.report.write import ReportResult, default_report_path, write_report
 
-__all__ = ["ReportResult", "write_report"]
+__all__ = ["ReportResult", "default_report_path", "write_report"]

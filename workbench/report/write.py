@@ -37,6 +37,17 @@ def _atomic_write(path: Path, data: bytes) -> None:
         raise
 
 
+def default_report_path(workspace: Workspace, subject: str) -> Path:
+    """Where a report goes when nobody names a file: `<workspace>/reports/<subject>.html`, the subject's
+    `@` and `:` spelled out so that the name is a plain file name (`species@champion` → `species-at-champion`)."""
+    name = subject.strip().replace("@", "-at-").replace(":", "-v")
+    if not name or not all(c.isalnum() or c in "-_." for c in name) or name.startswith("."):
+        raise BadInputError(f"{subject!r} does not name a run or a model version.")
+    folder = workspace.root / "reports"
+    folder.mkdir(exist_ok=True)
+    return folder / f"{name}.html"
+
+
 def write_report(workspace: Workspace, subject: str, out: Path) -> ReportResult:
     """Write the report on `subject` (a run id, or NAME[@ALIAS|:VERSION]) to `out` (.html, or .md with the
     plots as SVG files in a folder beside it); the write is a `report.written` audit event."""

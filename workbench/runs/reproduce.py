@@ -42,11 +42,21 @@ class ReproduceReport:
         return {**self.__dict__, "matches": self.matches}
 
 
-def reproduce_run(ws: Workspace, run_id: str, *, tolerance: float = DEFAULT_TOLERANCE,
-                  progress: Callable[[str, dict[str, Any]], None] | None = None) -> ReproduceReport:
+@dataclass
+class PreparedReproduction:
+    """What a reproduction re-runs: the original run as the chain recorded it, its spec pinned to the same data
+    version, and the inputs (libraries, workspace commit) that differ from then already."""
+
+    original: dict[str, Any]
+    spec: Any
+    changed_inputs: list[dict[str, Any]]
+
+
+def prepare_reproduction(ws: Workspace, run_id: str) -> PreparedReproduction:
+    """Refuse a run that cannot be reproduced (unknown, not succeeded, secrets redacted), else say how to re-run it."""
     from workbench.audit.context import git_state
     from workbench.runs.batch import _library_versions
-    from workbench.runs.engine import run_foreground, spec_from_dict
+    from workbench.runs.engine import spec_from_dict
 
     with AuditLog(ws.audit_path, ws.root) as log:
         run = RunRecords(log).trusted_run(run_id)  # the spec and data version as the chain recorded them
@@ -72,8 +82,43 @@ def reproduce_run(ws: Workspace, run_id: str, *, tolerance: float = DEFAULT_TOLE
     commit_then = started[0].git_commit if started else None
     if commit_then != commit_now:
         changed.append({"input": "workspace git commit", "then": commit_then, "now": commit_now})
+    return PreparedReproduction(run, spec, changed)
 
-    result = run_foreground(ws, spec, progress=progress, reproduces=run["run_id"])
+
+def reproduce_run(ws: Workspace, run_id: str, *, tolerance: float = DEFAULT_TOLERANCE,
+                  progress: Callable[[str, dict[str, Any]], None] | None = None) -> ReproduceReport:
+    """Re-run `run_id` in this process and compare (the CLI's `runs reproduce`)."""
+    from workbench.runs.engine import run_foreground
+
+    prepared = prepare_reproduction(ws, run_id)
+    result = run_foreground(ws, prepared.spec, progress=progress, reproduces=prepared.original["run_id"])
+    return compare_reproduction(ws, prepared, result, tolerance)
+
+
+def start_reproduction(ws: Workspace, run_id: str) -> str:
+    """Re-run `run_id` in a detached worker (as `batch --detach` does); returns the new run's id at once. The
+    worker compares the metrics when the run succeeds (`finish_reproduction`) and records `run.reproduced`."""
+    from workbench.runs.engine import start_detached
+
+    prepared = prepare_reproduction(ws, run_id)
+    return start_detached(ws, prepared.spec, reproduces=prepared.original["run_id"])
+
+
+def finish_reproduction(ws: Workspace, run_id: str, result: Any,
+                        tolerance: float = DEFAULT_TOLERANCE) -> ReproduceReport | None:
+    """When the succeeded run `run_id` reproduces another, compare the two and record the verdict (the detached
+    worker calls this after every run; None for a run that reproduces nothing)."""
+    with AuditLog(ws.audit_path, ws.root) as log:
+        run = RunRecords(log).get_run(run_id)
+    if run is None or not run.get("reproduces"):
+        return None
+    return compare_reproduction(ws, prepare_reproduction(ws, run["reproduces"]), result, tolerance)
+
+
+def compare_reproduction(ws: Workspace, prepared: PreparedReproduction, result: Any,
+                         tolerance: float = DEFAULT_TOLERANCE) -> ReproduceReport:
+    """Compare a reproduction's results with the original's and record the verdict (`run.reproduced`)."""
+    run, spec, changed = prepared.original, prepared.spec, list(prepared.changed_inputs)
     if result.fingerprint != run["fingerprint"]:
         changed.insert(0, {"input": "data fingerprint", "then": run["fingerprint"], "now": result.fingerprint})
     if spec.data.table is None and result.data_version != run.get("data_version"):

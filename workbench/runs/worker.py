@@ -34,7 +34,23 @@ def main(argv: list[str] | None = None) -> int:
         print(f"run {run_id}: {exc.message}", file=sys.stderr)
         return int(exc.exit_code)
     print(f"run {run_id}: succeeded, best {result.best_model} {result.metric}={result.best_score:.4f}", file=sys.stderr)
-    return 0
+    return _finish_reproduction(workspace, run_id, result)
+
+
+def _finish_reproduction(workspace: Any, run_id: str, result: Any) -> int:
+    """A run started by `start_reproduction` is compared with the run it reproduces (exit 1 if they differ)."""
+    from workbench.errors import WorkbenchError
+    from workbench.runs.reproduce import finish_reproduction
+
+    try:
+        report = finish_reproduction(workspace, run_id, result)
+    except WorkbenchError as exc:
+        print(f"run {run_id}: could not compare with the original: {exc.message}", file=sys.stderr)
+        return int(exc.exit_code)
+    if report is None:
+        return 0
+    print(f"run {run_id}: reproduces {report.original}: {report.verdict}", file=sys.stderr)
+    return 0 if report.matches else 1
 
 
 def _log_line(stage: str, info: dict) -> None:

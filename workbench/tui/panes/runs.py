@@ -2,7 +2,9 @@
 step i/n, best so far, elapsed/remaining) and, once done, its leaderboard and diagnostics charts. `n`
 starts a run from a spec file on a chosen back-end in a detached worker (it outlives the TUI), `c`
 cancels the selected run, `[` / `]` step through the charts, `space` marks runs and `v` shows the marked
-runs side by side (the same comparison as `workbench runs compare`).
+runs side by side (the same comparison as `workbench runs compare`), `o` writes the selected run's HTML
+report (as `workbench report RUN`) to `<workspace>/reports/RUN.html`, `p` reproduces the selected run in a
+detached worker (`runs.reproduce.start_reproduction`; the worker records the verdict).
 
 Runs are read from the log every second; runs whose worker died are marked interrupted on the way. The
 detail area (leaderboard, charts) is rebuilt only when the selected run or its state changes, and its
@@ -22,6 +24,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import DataTable, ProgressBar, Static
+from textual.worker import Worker, WorkerState
 
 from workbench.workspace import Workspace
 
@@ -55,6 +58,8 @@ class RunsPane(Widget):
         Binding("[", "previous_chart", "Prev chart"),
         Binding("space", "mark", "Mark"),
         Binding("v", "compare", "Compare"),
+        Binding("o", "report", "Report"),
+        Binding("p", "reproduce", "Reproduce"),
     ]
 
     class RunsLoaded(Message):
@@ -376,6 +381,51 @@ class RunsPane(Widget):
         from workbench.tui.runs.compare_view import CompareScreen
 
         self.app.push_screen(CompareScreen(message.comparison))
+
+    def action_report(self) -> None:
+        """Write the selected run's HTML report (as `workbench report RUN`) to the workspace's reports/ folder."""
+        run = next((r for r in self.runs if r["run_id"] == self.selected), None)
+        if run is None:
+            self.notify("Select a run to report on.", severity="warning", title="Report")
+            return
+        self.notify(f"Writing the report on run {run['run_id']}…", title="Report")
+        self.write_report(run["run_id"])
+
+    @work(thread=True, exclusive=True, group="runs-report", exit_on_error=False)
+    def write_report(self, run_id: str) -> None:
+        # Imported here, not at start-up: writing a report loads matplotlib.
+        from workbench.report import default_report_path, write_report
+
+        result = write_report(self.workspace, run_id, default_report_path(self.workspace, run_id))
+        self.post_message(self.Notice(f"Wrote the report on run {run_id} to {result.path} ({result.plots} plots)."))
+
+    def action_reproduce(self) -> None:
+        """Re-run the selected run in a detached worker (as `workbench runs reproduce`, but not in this process)."""
+        run = next((r for r in self.runs if r["run_id"] == self.selected), None)
+        if run is None:
+            self.notify("Select a succeeded run to reproduce.", severity="warning", title="Reproduce")
+            return
+        self.notify(f"Starting a reproduction of run {run['run_id']}…", title="Reproduce")
+        self.reproduce(run["run_id"])
+
+    @work(thread=True, group="runs-reproduce", exit_on_error=False)
+    def reproduce(self, run_id: str) -> None:
+        from workbench.runs.reproduce import start_reproduction
+
+        new_id = start_reproduction(self.workspace, run_id)
+        self.post_message(self.Notice(f"Run {new_id} reproduces {run_id} in the background; its verdict is "
+                                      "recorded in the audit log (run.reproduced) when it finishes."))
+        self.load_runs()
+
+    @on(Worker.StateChanged)
+    def _worker_failed(self, event: Worker.StateChanged) -> None:
+        """A report or reproduction that cannot start says why in one sentence (other workers report their own)."""
+        titles = {"runs-report": "Report", "runs-reproduce": "Reproduce"}
+        if event.state == WorkerState.ERROR and event.worker.group in titles:
+            from workbench.tui.errors import error_text
+
+            event.stop()
+            self.notify(error_text(event.worker.error), severity="error", title=titles[event.worker.group])
 
     @on(Notice)
     def _notice(self, message: Notice) -> None:
