@@ -55,7 +55,14 @@ def _fixed_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _build(root: Path) -> None:
     import workbench.audit.log as audit_log
+    import workbench.workspace.create as create
     from workbench.workspace.create import init_workspace
+
+    # The ingest events record where the sample files came from: copy them to a fixed path, so the chain's
+    # hashes (shown on the Audit tab) do not depend on where the repository was cloned.
+    samples = root.parent / "sample_data"
+    shutil.rmtree(samples, ignore_errors=True)
+    shutil.copytree(create.sample_data_dir(), samples)
 
     seconds = itertools.count()
     ids = itertools.count(1)
@@ -65,6 +72,7 @@ def _build(root: Path) -> None:
         mp.setattr(audit_log, "utc_now", lambda: f"2026-12-01T08:{next(seconds) // 60 % 60:02d}:"
                                                  f"{next(seconds) % 60:02d}.000000Z")
         mp.setattr(audit_log, "current_host", lambda: "snapshot-host")
+        mp.setattr(create, "sample_data_dir", lambda: samples)
         mp.setattr(audit_log.uuid, "uuid4", lambda: uuid.UUID(int=next(ids)))
         init_workspace(root, sample=True, name="sample")
         record_finished_runs(Workspace.load(root), 6)
