@@ -22,6 +22,7 @@ from workbench.pipeline.confirm import MIN_GAIN_OVER_SEARCH, confirm_at_scale, p
 from workbench.pipeline.evaluate import Problem
 from workbench.pipeline.progress import Progress, ProgressReporter
 from workbench.pipeline.spec import RunSpec
+from workbench.pipeline.splits import cv_folds, holdout_split, stratified_subset
 from workbench.pipeline.validation import TaskInfo, ValidationReport, target_array, validate
 
 LEARNING_CURVE_FRACTIONS = (0.1, 0.25, 0.5)
@@ -84,25 +85,6 @@ def search_row_cap(budget_s: float) -> int:
     return max(MIN_SEARCH_ROWS, int(budget_s * SEARCH_ROWS_PER_BUDGET_SECOND))
 
 
-def _stratified_subset(idx: np.ndarray, y: np.ndarray, size: int, seed: int, classification: bool, min_per_class: int) -> np.ndarray:
-    from sklearn.model_selection import train_test_split
-
-    if size >= len(idx):
-        return idx
-    strat = y[idx] if classification else None
-    try:
-        chosen, _ = train_test_split(idx, train_size=size, random_state=seed, stratify=strat)
-    except ValueError:
-        chosen, _ = train_test_split(idx, train_size=size, random_state=seed)
-    if classification:  # rare classes keep every row, so each CV fold still sees them
-        labels, counts = np.unique(y[chosen], return_counts=True)
-        all_labels, all_counts = np.unique(y[idx], return_counts=True)
-        short = [lab for lab in all_labels if lab not in labels or counts[list(labels).index(lab)] < min_per_class]
-        if short:
-            chosen = np.union1d(chosen, idx[np.isin(y[idx], short)])
-    return np.sort(chosen)
-
-
 def run_automl(frame: pl.DataFrame, spec: RunSpec, progress: Progress | None = None, *, backend: Any = None,
                started_at: float | None = None, cancel: threading.Event | None = None,
                validated: tuple[pl.DataFrame, ValidationReport] | None = None) -> AutoMLResult:
@@ -112,8 +94,6 @@ def run_automl(frame: pl.DataFrame, spec: RunSpec, progress: Progress | None = N
     budget; `backend` defaults to the one the spec names; `validated` is `validate(frame, spec)` when the
     caller already ran it (to refuse bad input before recording a run).
     """
-    from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
-
     from workbench.backends.compute import Task
     from workbench.backends.discovery import get_compute_backend
     from workbench.pipeline.diagnostics import compute_diagnostics
@@ -145,16 +125,12 @@ def run_automl(frame: pl.DataFrame, spec: RunSpec, progress: Progress | None = N
     report.metric = info.metric
     classification = info.task != "regression"
     y = target_array(frame, spec.target, info.task)
-    all_idx = np.arange(frame.height)
-    idx_train, idx_test = train_test_split(all_idx, test_size=spec.holdout, random_state=spec.seed,
-                                           stratify=y if classification else None)
-    idx_train, idx_test = np.sort(idx_train), np.sort(idx_test)
+    idx_train, idx_test = holdout_split(frame, y, spec, classification)
     X = frame.select(plan.raw_columns)
-    search_idx = _stratified_subset(idx_train, y, search_row_cap(spec.time_budget_s), spec.seed, classification,
+    search_idx = stratified_subset(idx_train, y, search_row_cap(spec.time_budget_s), spec.seed, classification,
                                     spec.cv_folds)
     X_search, y_search = X[search_idx], y[search_idx]
-    splitter = (StratifiedKFold if classification else KFold)(spec.cv_folds, shuffle=True, random_state=spec.seed)
-    folds = tuple((tr, te) for tr, te in splitter.split(np.zeros(len(y_search)), y_search if classification else None))
+    folds = cv_folds(frame, y, search_idx, spec, classification)
     timings["validate_s"] = round(time.monotonic() - started, 3)
 
     warm.join()
@@ -272,7 +248,7 @@ def run_automl(frame: pl.DataFrame, spec: RunSpec, progress: Progress | None = N
             chosen, final_rows = choice if choice else (leaderboard[0], fold_train_rows)
             trial = by_number[chosen["trial"]]
             refit = True
-            final_idx = idx_train if final_rows >= len(idx_train) else _stratified_subset(
+            final_idx = idx_train if final_rows >= len(idx_train) else stratified_subset(
                 idx_train, y, final_rows, spec.seed, classification, spec.cv_folds)
         t_final = time.monotonic()
         learning_curve = None
