@@ -19,6 +19,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from textual.widgets import DataTable
 
 from workbench.tui.app import WorkbenchApp
 from workbench.workspace import Workspace
@@ -99,9 +100,15 @@ def _until_settled(*selectors_and_texts: tuple[str, str], rows: str | None = Non
         app = pilot.app
         await settle(app, pilot, pause=0.2)
 
+        def measured() -> bool:
+            # A DataTable sizes its columns to new rows on its next idle; a screenshot taken before then shows
+            # the old widths (a loaded machine once caught the preview's name column unwidened).
+            return not any(t._require_update_dimensions or t._updated_cells for t in app.screen.query(DataTable))
+
         def ready() -> bool:
             shown = all(text in str(app.query_one(selector).render()) for selector, text in selectors_and_texts)
-            return shown and bool(app.identity_text) and (rows is None or app.query_one(rows).row_count > 0)
+            return (shown and bool(app.identity_text) and (rows is None or app.query_one(rows).row_count > 0)
+                    and measured())
 
         for _ in range(600):  # a bound for a loaded machine, not a measure of speed
             if ready():

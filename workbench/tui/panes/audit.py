@@ -31,6 +31,7 @@ class AuditPane(Widget):
         Binding("left_square_bracket", "newer", "Newer"),
         Binding("a", "toggle_archives", "Archives"),
         Binding("v", "verify", "Verify"),
+        Binding("e", "export", "Export"),
         Binding("r", "reload", "Reload"),
     ]
 
@@ -44,6 +45,11 @@ class AuditPane(Widget):
             super().__init__()
             self.ok, self.summary = ok, summary  # ok None: the check itself could not run
             self.chain_ok = ok if chain_ok is None else chain_ok
+
+    class Exported(Message):
+        def __init__(self, text: str, error: bool) -> None:
+            super().__init__()
+            self.text, self.error = text, error
 
     class Detail(Message):
         def __init__(self, text: str) -> None:
@@ -111,6 +117,49 @@ class AuditPane(Widget):
         self._verify_started = True
         self._say_verifying()
         self.verify_chain()
+
+    def action_export(self) -> None:
+        """The e-discovery bundle `workbench audit export` writes; the search's since:/until: narrow it."""
+        from datetime import datetime, timezone
+        from pathlib import Path
+
+        from workbench.tui.panes.audit_dialogs import AuditExportScreen
+
+        since, until = self.filters.get("since"), self.filters.get("until")
+        scope = ("every event" if not (since or until) else
+                 " ".join(part for part in (f"since {since}" if since else "", f"until {until}" if until else "") if part))
+        default = Path.cwd() / f"audit-export-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}"
+
+        def chosen(answer: tuple[str, str] | None) -> None:
+            if answer and answer[0]:
+                self.notify(f"Exporting the audit log to {answer[0]}…", title="Audit export")
+                self._export(Path(answer[0]).expanduser(), answer[1], since, until)
+
+        self.app.push_screen(AuditExportScreen(str(default), scope), chosen)
+
+    @work(thread=True, exclusive=True, group="audit-export")
+    def _export(self, out: Any, fmt: str, since: str | None, until: str | None) -> None:
+        from workbench.audit import AuditLog
+        from workbench.audit.export import export_bundle
+        from workbench.errors import WorkbenchError
+
+        try:
+            with AuditLog(self.workspace.audit_path, self.workspace.root) as log:
+                manifest = export_bundle(log, out, fmt, actor=self.workspace.actor, since=since, until=until)
+        except WorkbenchError as exc:
+            self.post_message(self.Exported(exc.message, True))
+            return
+        except Exception as exc:  # a full disk, a permission: say so, the bundle's partial folder is removed
+            self.post_message(self.Exported(f"{type(exc).__name__}: {exc}", True))
+            return
+        chain = "chain verified" if manifest["chain_ok"] else "CHAIN BROKEN (see verify.json)"
+        self.post_message(self.Exported(f"Exported {manifest['events']:,} events to {out} ({fmt}; {chain}).",
+                                        not manifest["chain_ok"]))
+
+    @on(Exported)
+    def _show_exported(self, message: Exported) -> None:
+        self.notify(message.text, title="Audit export", severity="error" if message.error else "information",
+                    timeout=10)
 
     def _say_verifying(self) -> None:
         self.query_one("#chain-status", Static).update("Verifying the audit chain (in a background process)…")
