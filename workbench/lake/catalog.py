@@ -100,6 +100,25 @@ def list_tables(lake: Lake) -> list[TableInfo]:
     return out
 
 
+_CURRENT_COLUMNS = f"""
+SELECT t.table_name, c.column_name
+FROM {_METADATA}.ducklake_table t
+JOIN {_METADATA}.ducklake_schema sc ON sc.schema_id = t.schema_id AND {_ALIVE.format(a="sc")}
+JOIN {_METADATA}.ducklake_column c ON c.table_id = t.table_id AND {_ALIVE.format(a="c")} AND c.parent_column IS NULL
+WHERE {_ALIVE.format(a="t")} AND sc.schema_name = 'main'
+ORDER BY t.table_name, c.column_order
+"""
+
+
+def column_names_by_table(lake: Lake) -> dict[str, list[str]]:
+    """Every user table's column names, in order, from the catalog (one query, no table loaded)."""
+    out: dict[str, list[str]] = {}
+    for table, column in lake.cursor().execute(_CURRENT_COLUMNS, {"snap": current_snapshot(lake)}).fetchall():
+        if not table.lower().startswith(RESERVED_PREFIX):
+            out.setdefault(table, []).append(column)
+    return out
+
+
 def table_exists(lake: Lake, name: str) -> bool:
     return bool(_current_tables(lake, name))
 

@@ -19,6 +19,7 @@ from textual.widgets import DataTable, Static, TextArea
 from workbench.errors import WorkbenchError, WritesOffError
 from workbench.lake.preview import Page
 from workbench.tui.lake.grid import PageGrid
+from workbench.tui.lake.sql_editor import SqlEditor
 from workbench.workspace import Workspace
 
 PAGE_SIZE = 200
@@ -61,12 +62,26 @@ class SqlConsole(Widget):
         self._recall = -1
 
     def compose(self) -> ComposeResult:
-        editor = TextArea.code_editor("SELECT *\nFROM flights\nWHERE dep_delay > 60", language="sql", id="sql-editor",
-                                      show_line_numbers=True, soft_wrap=True)
+        editor = SqlEditor.code_editor("SELECT *\nFROM flights\nWHERE dep_delay > 60", language="sql", id="sql-editor",
+                                       show_line_numbers=True, soft_wrap=True)
         editor.border_title = "SQL — ctrl+r runs"
         yield editor
         yield Static("read-only · ctrl+t allows CREATE TABLE … AS SELECT", id="sql-mode")
         yield PageGrid("Results appear here.", id="sql-results")
+
+    def on_mount(self) -> None:
+        self.load_vocabulary()
+
+    @work(thread=True, exclusive=True, group="sql-vocabulary")
+    def load_vocabulary(self) -> None:
+        """Table, column and keyword names for completion, read once here and again after a write."""
+        from workbench.lake.completion import load_vocabulary
+
+        try:
+            vocabulary = load_vocabulary(self.get_lake())  # type: ignore[arg-type]
+        except Exception:  # completion helps; the console works without it, so a failed read is not an error
+            return
+        self.app.call_from_thread(self.query_one("#sql-editor", SqlEditor).set_vocabulary, vocabulary)
 
     def focus_main(self) -> None:
         self.query_one("#sql-editor", TextArea).focus()
@@ -136,6 +151,7 @@ class SqlConsole(Widget):
             self.grid.page = None
             self.notify(f"{v.table} version {v.version} written.", title="SQL")  # type: ignore[attr-defined]
             self.post_message(self.LakeChanged())
+            self.load_vocabulary()
             return
         page = message.page
         assert page is not None
