@@ -1,4 +1,5 @@
 # Two commands: `make run` (set up + open the TUI on the sample workspace) and `make test`.
+SHELL  := /bin/bash
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -7,10 +8,13 @@ STAMP  := $(VENV)/.installed
 .PHONY: run test test-fast setup bench browser clean
 
 $(STAMP): pyproject.toml $(wildcard plugins/*/pyproject.toml)
+	@echo "Setting up Workbench in $(VENV): the first time takes a few minutes (pip lists each package below)."
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,deploy]' $(foreach p,$(wildcard plugins/*/pyproject.toml),-e '$(dir $(p))[test]')
+	$(BIN)/python -m pip install --progress-bar on -e '.[dev,deploy]' $(foreach p,$(wildcard plugins/*/pyproject.toml),-e '$(dir $(p))[test]') \
+	  | grep --line-buffered -E '^(Collecting|Installing collected|Successfully installed|ERROR)' ; test $${PIPESTATUS[0]} -eq 0
 	touch $(STAMP)
+	@echo "Set up. Next time this step is skipped."
 
 setup: $(STAMP)
 
