@@ -90,3 +90,41 @@ def test_an_edited_card_event_is_refused_and_the_report_carries_the_card(with_ch
         conn.close()
     with pytest.raises(IntegrityError, match="disagrees with the audit chain"):
         build_card(with_champion, "species:1")
+
+
+async def test_k_shows_the_card_and_e_edits_it_through_the_audit_log(two_versions: Workspace) -> None:
+    from textual.widgets import DataTable, Markdown, TextArea
+
+    from workbench.cards.model_card import build_card, card_history, card_lines
+    from workbench.tui.app import WorkbenchApp
+    from tui_support import settle
+
+    app = WorkbenchApp(two_versions)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("4")
+        await settle(app, pilot)
+        versions = app.query_one("#model-versions", DataTable)
+        subject = str(versions.coordinate_to_cell_key(versions.cursor_coordinate).row_key.value)
+        await pilot.press("k")
+        await settle(app, pilot, rounds=5)
+        card = build_card(two_versions, subject)
+        shown = app.screen.query_one("#card-text", Markdown).source
+        assert shown == "\n".join(card_lines(card))  # the CLI's card, word for word
+        assert f"Model card: {subject}" in shown and "Metrics on the frozen holdout" in shown
+
+        await pilot.press("e")
+        await settle(app, pilot)
+        app.screen.query_one("#card-intended_use", TextArea).load_text("Sorting penguins at the field station.")
+        await pilot.press("ctrl+s")
+        await settle(app, pilot, rounds=5)
+        assert "Sorting penguins at the field station." in app.screen.query_one("#card-text", Markdown).source
+
+        await pilot.press("e")  # saving without a change writes nothing
+        await settle(app, pilot)
+        await pilot.press("ctrl+s")
+        await settle(app, pilot, rounds=3)
+    model, number = subject.split(":")
+    history = card_history(two_versions, model, int(number))
+    assert [e.changes for e in history] == [{"intended_use": "Sorting penguins at the field station."}]
+    assert build_card(two_versions, subject).fields["intended_use"] == "Sorting penguins at the field station."

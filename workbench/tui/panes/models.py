@@ -31,6 +31,7 @@ class ModelsPane(Widget):
         Binding("s", "set_alias", "Alias"),
         Binding("g", "register", "Register"),
         Binding("o", "report", "Report"),
+        Binding("k", "card", "Card"),
         Binding("v", "toggle_view", "Registry/Governance"),
         Binding("r", "reload", "Reload"),
         Binding("tab", "switch_focus", "Versions/Requests", show=False),
@@ -412,6 +413,13 @@ class ModelsPane(Widget):
 
         result = write_report(self.workspace, subject, default_report_path(self.workspace, subject))
         self.post_message(self.ActionDone(f"Wrote the report on {subject} to {result.path} ({result.plots} plots)."))
+
+    def action_card(self) -> None:
+        version = self._selected_version()
+        if version is not None:
+            from workbench.tui.panes.card_dialogs import CardScreen
+
+            self.app.push_screen(CardScreen(self.workspace, f"{version['model']}:{version['version']}"))
 
     def action_toggle_view(self) -> None:
         switcher = self.query_one(ContentSwitcher)
