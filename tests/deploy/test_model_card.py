@@ -106,6 +106,8 @@ async def test_k_shows_the_card_and_e_edits_it_through_the_audit_log(two_version
         await settle(app, pilot)
         versions = app.query_one("#model-versions", DataTable)
         subject = str(versions.coordinate_to_cell_key(versions.cursor_coordinate).row_key.value)
+        detail = str(app.query_one("#model-detail").render())
+        assert f"{subject}" in detail and "serving never served" in detail  # no serve.* events for it yet
         await pilot.press("k")
         await settle(app, pilot, rounds=5)
         card = build_card(two_versions, subject)

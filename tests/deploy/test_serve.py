@@ -127,6 +127,19 @@ def test_predictions_equal_models_predict_and_an_alias_move_switches_the_version
         api.registry.get("species:2")["artifact_sha256"]
     verify = cli("-w", str(with_champion.root), "audit", "verify")
     assert verify.returncode == 0, verify.stdout + verify.stderr
+    # what the Models tab and the governance report show per version, summed from those windows
+    from workbench.audit import AuditLog
+    from workbench.registry.serving import serving_records
+
+    with AuditLog(with_champion.audit_path, with_champion.root) as log:
+        served = serving_records(log)
+    v1, v2 = served[("species", 1)], served[("species", 2)]
+    assert (v1.requests, v1.rows, v1.windows, v2.requests, v2.rows, v2.windows) == (3, 180, 1, 1, 5, 1)
+    assert v1.open_services == v2.open_services == 0  # switched away from, then stopped: nothing left open
+    assert v1.worst_p99_ms == windows[0].params["latency_p99_ms"]
+    assert v1.last_max_psi == max(windows[0].params["psi"].values())
+    assert "3 request(s), 180 row(s), 0 error(s)" in v1.summary()
+    assert ("species", 3) not in served
 
 
 def test_bad_requests_are_4xx_with_one_sentence_and_the_schema_names_the_columns(with_champion: Workspace) -> None:

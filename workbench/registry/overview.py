@@ -16,6 +16,7 @@ class RegistryOverview:
     registrable_runs: list[dict[str, Any]] = field(default_factory=list)  # succeeded, not yet registered
     alias_history: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # model -> events
     identity: str = "os"  # the adopted policy's identity mode
+    serving: dict[str, str] = field(default_factory=dict)  # "model:version" -> what serving it did (one line)
 
 
 def registry_overview(workspace: Workspace, run_limit: int = 200) -> RegistryOverview:
@@ -51,4 +52,7 @@ def registry_overview(workspace: Workspace, run_limit: int = 200) -> RegistryOve
     with AuditLog(workspace.audit_path, workspace.root) as log:
         out.registrable_runs = [r for r in RunRecords(log).list_runs(limit=run_limit)
                                 if r.get("state") == "succeeded" and r["run_id"] not in registered_runs]
+        from workbench.registry.serving import serving_records
+
+        out.serving = {f"{m}:{v}": record.summary() for (m, v), record in serving_records(log).items()}
     return out

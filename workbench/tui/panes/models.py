@@ -165,6 +165,7 @@ class ModelsPane(Widget):
         if v is None:
             return
         code = v.get("code") or {}
+        key = f"{v['model']}:{v['version']}"
         lines = [
             f"[b]{v['model']}:{v['version']}[/]  {', '.join(v['aliases']) or 'no alias'}",
             f"run {v['run_id']} by {v['run_actor']}, trained {str(v['trained_at'] or '')[:19]}",
@@ -174,6 +175,7 @@ class ModelsPane(Widget):
             f"artifact {v['artifact_path']}  sha256 {v['artifact_sha256'][:16]}",
             f"holdout {v['holdout_rows']} rows  sha256 {v['holdout_sha256'][:16]}",
             "metrics " + "  ".join(f"{k}={val:.4g}" for k, val in sorted(v["metrics"].items())),
+            f"serving {escape(self.overview.serving.get(key, 'never served'))}",
             "", "[b]alias history[/]",
         ]
         for e in self.overview.alias_history.get(v["model"], [])[-8:]:
