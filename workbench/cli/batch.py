@@ -86,8 +86,9 @@ def batch(state: CliState, spec: Path, detach: bool, as_json: bool, quiet: bool,
     validation = auto.get("validation", {})
     if validation.get("dropped_missing_target"):
         click.echo(f"  dropped {validation['dropped_missing_target']:,} rows with a missing target")
+    reasons = validation.get("id_like_reasons", {})
     for col in validation.get("id_like_columns", []):
-        click.echo(f"  excluded ID-like column {col!r} (unique per row)")
+        click.echo(f"  excluded ID-like column {col!r} ({reasons.get(col, 'unique per row')})")
     for col, score in validation.get("leaky_columns", {}).items():
         kept = col in validation.get("kept_leaky_columns", [])
         click.echo(f"  probable target leakage: {col!r} alone scores {score:.3f}; {'kept (spec)' if kept else 'excluded'}")
