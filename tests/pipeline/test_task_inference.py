@@ -83,6 +83,7 @@ def _yes_no_csv(ws: Workspace, path: Path) -> None:
     frame.write_csv(path)
 
 
+@pytest.mark.slow  # a real run, registration and scoring: ~25 s
 def test_yes_no_labels_survive_ingest_training_registry_and_scoring(sample_workspace: Workspace,
                                                                      tmp_path: Path) -> None:
     from workbench.api.models import load_version

@@ -190,10 +190,10 @@ def _id_reason(s: pl.Series, name: str, n: int) -> str | None:
     if ID_NAME.fullmatch(name.strip()):
         return "named like an identifier and unique per row"
     if text:
-        return "text unique per row (a key, not a category)"
+        return "text unique per row: a key, not a category"
     steps = s.drop_nulls().diff().drop_nulls()
     if steps.len() and ((steps > 0).all() or (steps < 0).all()):
-        return "row number (unique and monotone)"
+        return "row number: unique and monotone"
     return None
 
 
