@@ -86,6 +86,13 @@ def batch(state: CliState, spec: Path, detach: bool, as_json: bool, quiet: bool,
     validation = auto.get("validation", {})
     if validation.get("dropped_missing_target"):
         click.echo(f"  dropped {validation['dropped_missing_target']:,} rows with a missing target")
+    split = validation.get("split", {})
+    if split.get("kind") == "time":
+        click.echo(f"  split by time on {split['column']!r}: folds train on the past, the holdout is the latest "
+                   f"{result.spec.holdout:.0%} of rows ({split['column']!r} is not a feature)")
+    elif split.get("kind") == "group":
+        click.echo(f"  split by group on {split['column']!r}: no group is on both sides of the holdout or a fold "
+                   f"({split['column']!r} is not a feature)")
     reasons = validation.get("id_like_reasons", {})
     for col in validation.get("id_like_columns", []):
         click.echo(f"  excluded ID-like column {col!r} ({reasons.get(col, 'unique per row')})")

@@ -43,6 +43,7 @@ class ValidationReport:
     id_like: dict[str, str] = field(default_factory=dict)  # column -> why it looks like an identifier
     leaky: dict[str, float] = field(default_factory=dict)  # column -> its single-feature CV score
     kept_leaky: list[str] = field(default_factory=list)
+    split: dict[str, str] = field(default_factory=lambda: {"kind": "random"})  # kind, and the column it uses
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -50,7 +51,7 @@ class ValidationReport:
             "dropped_missing_target": self.task.dropped_missing_target, "id_like_columns": list(self.id_like),
             "id_like_reasons": dict(self.id_like),
             "leaky_columns": {c: round(s, 4) for c, s in self.leaky.items()}, "kept_leaky_columns": self.kept_leaky,
-            "dropped_columns": self.plan.dropped,
+            "dropped_columns": self.plan.dropped, "split": dict(self.split),
         }
 
 
@@ -252,4 +253,6 @@ def validate(frame: pl.DataFrame, spec: RunSpec) -> tuple[pl.DataFrame, Validati
     plan = plan.without({c: f"probable target leakage (alone scores {s:.3f})" for c, s in leaky.items() if c not in kept})
     if not plan.raw_columns:
         raise SpecError("No usable feature columns remain after exclusions, ID-like and leaky columns.")
-    return frame, ValidationReport(info, plan, id_like, leaky, kept)
+    split = ({"kind": "time", "column": spec.time_column} if spec.split == "time" and spec.time_column else
+             {"kind": "group", "column": spec.groups} if spec.groups else {"kind": "random"})
+    return frame, ValidationReport(info, plan, id_like, leaky, kept, split)
