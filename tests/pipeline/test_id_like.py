@@ -73,3 +73,21 @@ def test_batch_output_says_why_each_column_was_dropped(sample_workspace, tmp_pat
     assert "excluded ID-like column 'ref' (UUID-like values)" in done.stdout
     assert "excluded ID-like column 'seq' (row number: unique and monotone)" in done.stdout
     assert "'amount'" not in done.stdout
+
+
+def test_validation_lines_name_every_dropped_column_once() -> None:
+    from workbench.pipeline.validation import validation_lines
+
+    frame = _frame().with_columns(pl.lit(1).alias("flat"), pl.col("region").alias("copy_of_region"))
+    spec = parse_spec({"target": "label", "data": {"table": "t"}, "exclude_columns": ["copy_of_region"],
+                       "groups": "store_id", "cv_folds": 3})
+    _, report = validate(frame, spec)
+    lines = validation_lines(report.as_dict(), spec.holdout)
+    assert lines == [
+        "split by group on 'store_id': no group is on both sides of the holdout or a fold ('store_id' is not a feature)",
+        "excluded ID-like column 'ref' (UUID-like values)",
+        "excluded ID-like column 'seq' (row number: unique and monotone)",
+        "excluded ID-like column 'customer_id' (named like an identifier and unique per row)",
+        "dropped column 'flat' (constant)",
+        "dropped column 'copy_of_region' (excluded by spec)",
+    ]

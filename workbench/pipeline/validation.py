@@ -55,6 +55,32 @@ class ValidationReport:
         }
 
 
+def validation_lines(summary: dict[str, Any], holdout: float) -> list[str]:
+    """What validation did to the data, one line each, from `ValidationReport.as_dict()` as a run records it
+    (the CLI prints these; any other shell can show the same lines)."""
+    lines = []
+    if summary.get("dropped_missing_target"):
+        lines.append(f"dropped {summary['dropped_missing_target']:,} rows with a missing target")
+    split = summary.get("split", {})
+    if split.get("kind") == "time":
+        lines.append(f"split by time on {split['column']!r}: folds train on the past, the holdout is the latest "
+                     f"{holdout:.0%} of rows ({split['column']!r} is not a feature)")
+    elif split.get("kind") == "group":
+        lines.append(f"split by group on {split['column']!r}: no group is on both sides of the holdout or a fold "
+                     f"({split['column']!r} is not a feature)")
+    reasons = summary.get("id_like_reasons", {})
+    for col in summary.get("id_like_columns", []):
+        lines.append(f"excluded ID-like column {col!r} ({reasons.get(col, 'unique per row')})")
+    for col, score in summary.get("leaky_columns", {}).items():
+        kept = col in summary.get("kept_leaky_columns", [])
+        lines.append(f"probable target leakage: {col!r} alone scores {score:.3f}; {'kept (spec)' if kept else 'excluded'}")
+    said = {*summary.get("id_like_columns", []), *summary.get("leaky_columns", {}), split.get("column")}
+    for col, why in summary.get("dropped_columns", {}).items():
+        if col not in said:
+            lines.append(f"dropped column {col!r} ({why})")
+    return lines
+
+
 CLASSIFICATION_METRICS = frozenset(TASK_METRICS["binary"]) | frozenset(TASK_METRICS["multiclass"])
 REGRESSION_METRICS = frozenset(TASK_METRICS["regression"])
 # Whole numbers with at most this many distinct values are class codes when neither task nor metric says.
