@@ -168,3 +168,21 @@ def test_a_time_split_run_freezes_the_future_as_holdout_and_reproduces(sample_wo
     assert result.spec.as_dict()["split"] == "time"
     report = reproduce_run(ws, result.run_id)
     assert report.verdict in ("exact", "within"), report.differences
+
+
+def test_a_class_confined_to_one_group_is_refused() -> None:
+    frame = _frame().with_columns(
+        pl.when(pl.col("customer") == "c07").then(pl.lit("rare")).otherwise(pl.col("label")).alias("label"))
+    with pytest.raises(SpecError, match=r"Class 'rare' of 'label' is in too few groups"):
+        validate(frame, _spec(groups="customer"))
+
+
+def test_a_class_that_appears_only_late_is_refused_by_a_time_split() -> None:
+    frame = _frame().with_columns(
+        pl.when(pl.col("when") >= date(2024, 2, 1)).then(pl.lit("new")).otherwise(pl.col("label")).alias("label"))
+    with pytest.raises(SpecError, match=r"the earliest CV fold trains on no row of class 'new' of 'label'"):
+        validate(frame, _spec(split="time", time_column="when"))
+    binary = _frame().with_columns(
+        pl.when(pl.col("when") >= date(2024, 2, 15)).then(pl.lit("down")).otherwise(pl.col("label")).alias("label"))
+    with pytest.raises(SpecError, match=r"the holdout \(the latest rows\) holds only class 'down'"):
+        validate(binary, _spec(split="time", time_column="when"))

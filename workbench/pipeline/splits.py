@@ -132,13 +132,13 @@ def _check_time(frame: pl.DataFrame, y: np.ndarray, spec: RunSpec, classificatio
         first_train = y[idx_train][folds[0][0]]
         absent = [lab for lab in labels if lab not in first_train]
         if absent:
-            raise SpecError(f"With split = \"time\", the earliest CV fold trains on no row of class {absent[0]!r} "
+            raise SpecError(f"With split = \"time\", the earliest CV fold trains on no row of class {_py(absent[0])!r} "
                             f"of {spec.target!r}; lower cv_folds or use split = \"random\".")
         if len(labels) == 2:
             for where, rows in [("the holdout (the latest rows)", y[idx_test])] + [
                     ("a time-ordered CV fold", y[idx_train][te]) for _, te in folds]:
                 if len(np.unique(rows)) < 2:
-                    raise SpecError(f"With split = \"time\", {where} holds only class {rows[0]!r} of "
+                    raise SpecError(f"With split = \"time\", {where} holds only class {_py(rows[0])!r} of "
                                     f"{spec.target!r}, so it cannot be scored; lower cv_folds or use split = \"random\".")
 
 
@@ -158,10 +158,29 @@ def _check_groups(frame: pl.DataFrame, y: np.ndarray, spec: RunSpec, classificat
         raise SpecError(f"groups column {col!r} has only {n_groups} groups; a grouped split with "
                         f"cv_folds = {spec.cv_folds} and holdout = {spec.holdout:g} needs at least {need}.")
     if classification:
-        _, idx_test = _group_holdout(frame[col].to_numpy(), y, spec, classification)
+        from sklearn.model_selection import StratifiedGroupKFold
+
+        groups = frame[col].to_numpy()
+        idx_train, idx_test = _group_holdout(groups, y, spec, classification)
+        labels = np.unique(y)
         if len(np.unique(y[idx_test])) < 2:
-            raise SpecError(f"The grouped holdout holds only class {y[idx_test][0]!r} of {spec.target!r}; "
+            raise SpecError(f"The grouped holdout holds only class {_py(y[idx_test][0])!r} of {spec.target!r}; "
                             "the groups are too few or too uneven to score a model on unseen groups.")
+        splitter = StratifiedGroupKFold(spec.cv_folds, shuffle=True, random_state=spec.seed)
+        y_train = y[idx_train]
+        parts = [("the grouped training rows", y_train)] + [
+            ("a grouped CV fold's training rows", y_train[tr])
+            for tr, _ in splitter.split(np.zeros(len(idx_train)), y_train, groups[idx_train])]
+        for where, rows in parts:
+            absent = [lab for lab in labels if lab not in rows]
+            if absent:
+                raise SpecError(f"Class {_py(absent[0])!r} of {spec.target!r} is in too few groups: {where} have none "
+                                "of it; lower cv_folds, or group by a finer column.")
+
+
+def _py(value: object) -> object:
+    """A numpy scalar as the plain Python value, so messages say 'yes', not np.str_('yes')."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _group_holdout_splits(holdout: float) -> int:

@@ -163,7 +163,7 @@ def check_class_counts(y: np.ndarray, target: str, cv_folds: int, holdout: float
     worst = int(np.argmin(counts))
     if counts[worst] < need:
         have = "a single row" if counts[worst] == 1 else f"only {counts[worst]} rows"
-        raise SpecError(f"Target {target!r} class {labels[worst]!r} has {have}; with cv_folds = {cv_folds} and a "
+        raise SpecError(f"Target {target!r} class {labels[worst].item()!r} has {have}; with cv_folds = {cv_folds} and a "
                         f"holdout of {holdout:g} each class needs at least {need} (drop the class or lower cv_folds).")
 
 
