@@ -17,12 +17,14 @@ from workbench.errors import SpecError
 from workbench.pipeline.feature_engineering import FeaturePlan, plan_features
 from workbench.pipeline.metrics import DEFAULT_METRIC, TASK_METRICS
 from workbench.pipeline.spec import RunSpec
+from workbench.pipeline.splits import check_split, order_for_split, split_columns
 
 MAX_CLASSES = 50
 # A single feature whose own cross-validated score reaches this is "probably leaking the target".
 LEAKAGE_THRESHOLD = 0.98
 LEAKAGE_SAMPLE_ROWS = 5000
 ID_MIN_ROWS = 50
+ID_SAMPLE_ROWS = 5000  # rows whose text is matched against the UUID pattern
 UUID_PATTERN = r"^\{?[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}\}?$"
 # Names of key columns: id, *_id, id_*, customerId, uuid, guid, key, *_key, row number / index columns.
 ID_NAME = re.compile(r"(?i:(.*[_\s-])?(id|uuid|guid|key|pk|row_?num(ber)?|row_?nr|index|idx)([_\s-].*)?)|.*[a-z]I[dD]")
@@ -208,6 +210,8 @@ def _id_reason(s: pl.Series, name: str, n: int) -> str | None:
     text = s.dtype in (pl.String, pl.Categorical) or isinstance(s.dtype, pl.Enum)
     if text:
         values = s.drop_nulls().cast(pl.String)
+        if values.len() > ID_SAMPLE_ROWS:
+            values = values.sample(ID_SAMPLE_ROWS, seed=0)
         if values.str.contains(UUID_PATTERN).mean() >= 0.95:
             return "UUID-like values"
     if not (text or s.dtype.is_integer()):
@@ -260,8 +264,6 @@ def find_leaky(frame: pl.DataFrame, y: np.ndarray, plan: FeaturePlan, task: str,
 def validate(frame: pl.DataFrame, spec: RunSpec) -> tuple[pl.DataFrame, ValidationReport]:
     """Return the rows with a target (in time order for a time split), and the report; raise SpecError
     for data that cannot be modelled."""
-    from workbench.pipeline.splits import check_split, order_for_split, split_columns
-
     info = infer_task(frame, spec.target, spec.task, spec.metric)
     frame = frame.filter(pl.col(spec.target).is_not_null())
     y = target_array(frame, spec.target, info.task)
