@@ -83,7 +83,7 @@ def _yes_no_csv(ws: Workspace, path: Path) -> None:
     frame.write_csv(path)
 
 
-@pytest.mark.slow  # a real run, registration and scoring: ~25 s
+@pytest.mark.slow  # a real run, registration, scoring and export: ~35 s
 def test_yes_no_labels_survive_ingest_training_registry_and_scoring(sample_workspace: Workspace,
                                                                      tmp_path: Path) -> None:
     from workbench.api.models import load_version
@@ -118,6 +118,15 @@ def test_yes_no_labels_survive_ingest_training_registry_and_scoring(sample_works
                                                             "flipper_length_mm", "sex").head(5))
     assert served.columns == ["prediction", "probability_no", "probability_yes"]
     assert served["prediction"].to_list() == out["prediction"].head(5).to_list()
+    # `models export`: the package scores the frozen holdout itself and must give the same labels.
+    import json
+
+    from workbench.export.package import export_version
+
+    exported = export_version(ws, "heavy:1", tmp_path / "package")
+    assert exported.check["passed"] and exported.check["labels_equal"]
+    schema = json.loads((exported.path / "input_schema.json").read_text(encoding="utf-8"))
+    assert schema["classes"] == ["no", "yes"]
 
 
 def test_true_false_text_still_reads_as_boolean(empty_workspace: Workspace, tmp_path: Path) -> None:
