@@ -118,6 +118,12 @@ def test_yes_no_labels_survive_ingest_training_registry_and_scoring(sample_works
                                                             "flipper_length_mm", "sex").head(5))
     assert served.columns == ["prediction", "probability_no", "probability_yes"]
     assert served["prediction"].to_list() == out["prediction"].head(5).to_list()
+    # `models evaluate` scores labelled rows with the trainer's own label conversion.
+    from workbench.registry.scoring import score_metric
+
+    model = load_version(ws, "heavy:1")
+    assert score_metric(model.estimator, out.select("heavy", *[f[0] for f in model.features]),
+                        "heavy", "binary", "accuracy") == pytest.approx((out["prediction"] == out["heavy"]).mean())
     # `models export`: the package scores the frozen holdout itself and must give the same labels.
     import json
 
