@@ -146,3 +146,17 @@ def test_true_false_text_still_reads_as_boolean(empty_workspace: Workspace, tmp_
         frame = lake.cursor().execute("SELECT * FROM flags").pl()
     assert frame.schema["a"] == pl.Boolean  # literally true/false: a boolean
     assert frame.schema["b"] == pl.String and frame["b"].to_list() == ["t", "f", "t"]
+
+
+def test_an_attached_csv_keeps_yes_no_as_text(empty_workspace: Workspace, tmp_path: Path) -> None:
+    from workbench.lake import open_lake
+    from workbench.lake.attach import attach_source
+
+    folder = tmp_path / "drop"
+    folder.mkdir()
+    (folder / "answers.csv").write_text("answer,ok,n\nyes,true,1\nno,false,2\nYes,true,3\n", encoding="utf-8")
+    with open_lake(empty_workspace) as lake:
+        attach_source(lake, folder, "drop")
+        frame = lake.cursor().execute("SELECT * FROM drop.answers").pl()
+    assert frame.schema["answer"] == pl.String and frame["answer"].to_list() == ["yes", "no", "Yes"]
+    assert frame.schema["ok"] == pl.Boolean

@@ -47,15 +47,23 @@ def worded_booleans(cur: duckdb.DuckDBPyConnection, paths: Sequence[Path]) -> li
     `probability_True`); only columns that literally say true/false become booleans."""
     if _READERS.get(paths[0].suffix.lower()) != "csv":
         return []
-    schema = cur.execute(f"DESCRIBE SELECT * FROM {_reader_sql(paths)}").fetchall()
+    files = "[" + ", ".join(quote_literal(str(p)) for p in paths) + "]"
+    return worded_boolean_columns(cur, _reader_sql(paths),
+                                  f"read_csv({files}, header = true, union_by_name = true, all_varchar = true)")
+
+
+def worded_boolean_columns(cur: duckdb.DuckDBPyConnection, reader: str, text_reader: str,
+                           sample_rows: int | None = None) -> list[str]:
+    """Columns `reader` types BOOLEAN whose text (the same file through `text_reader`, every column VARCHAR)
+    is not literally true/false; `sample_rows` checks only the first rows (the sniffer's own sample)."""
+    schema = cur.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()
     flagged = [row[0] for row in schema if row[1] == "BOOLEAN"]
     if not flagged:
         return []
-    files = "[" + ", ".join(quote_literal(str(p)) for p in paths) + "]"
     counts = ", ".join(f"count(*) FILTER (WHERE lower(trim({quote_ident(c)})) NOT IN ('true', 'false'))"
                        for c in flagged)
-    worded = cur.execute(f"SELECT {counts} FROM read_csv({files}, header = true, union_by_name = true, "
-                         "all_varchar = true)").fetchone()
+    limit = f" LIMIT {int(sample_rows)}" if sample_rows else ""
+    worded = cur.execute(f"SELECT {counts} FROM (SELECT * FROM {text_reader}{limit})").fetchone()
     return [c for c, n in zip(flagged, worded) if n]
 
 
