@@ -63,7 +63,7 @@ def test_rows_with_missing_target_are_dropped_and_counted(penguins: pl.DataFrame
     ("SELECT * FROM penguins", {"target": "species", "task": "binary"}, "binary but target 'species' has 3"),
     ("SELECT * FROM penguins", {"target": "island", "task": "regression"}, "not numeric"),
     ("SELECT *, 'k' || CAST(row_number() OVER () AS VARCHAR) AS tag FROM penguins", {"target": "tag"}, "classes"),
-    ("SELECT * FROM penguins", {"target": "species", "metric": "rmse"}, "does not fit a multiclass task"),
+    ("SELECT * FROM penguins", {"target": "species", "metric": "rmse"}, "is a regression metric but target .species. is not numeric"),
     # a class too small to appear in every fold (and the holdout)
     ("SELECT * FROM penguins UNION ALL SELECT 'Unicorn', 'Dream', 1, 1, 1, 1, 'male', 2008", {}, "single row"),
     ("SELECT * FROM (SELECT * FROM penguins UNION ALL SELECT 'Unicorn', 'Dream', 1, 1, 1, 1, 'male', 2008 "

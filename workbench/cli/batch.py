@@ -83,14 +83,10 @@ def batch(state: CliState, spec: Path, detach: bool, as_json: bool, quiet: bool,
         return
     auto = result.automl
     click.echo(f"Run {result.run_id}: {result.spec.name} ({result.task}, {result.row_count:,} rows from {result.data_source})")
-    validation = auto.get("validation", {})
-    if validation.get("dropped_missing_target"):
-        click.echo(f"  dropped {validation['dropped_missing_target']:,} rows with a missing target")
-    for col in validation.get("id_like_columns", []):
-        click.echo(f"  excluded ID-like column {col!r} (unique per row)")
-    for col, score in validation.get("leaky_columns", {}).items():
-        kept = col in validation.get("kept_leaky_columns", [])
-        click.echo(f"  probable target leakage: {col!r} alone scores {score:.3f}; {'kept (spec)' if kept else 'excluded'}")
+    from workbench.pipeline.validation import validation_lines
+
+    for line in validation_lines(auto.get("validation", {}), result.spec.holdout):
+        click.echo(f"  {line}")
     for step in auto.get("feature_engineering", []):
         cols = step["columns"] if isinstance(step["columns"], str) else ", ".join(step["columns"])
         click.echo(f"  feature engineering: {step['step']} ({cols})")

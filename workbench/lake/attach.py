@@ -23,6 +23,7 @@ from workbench.workspace import Workspace
 
 REGISTRY_FILE = "sources.json"
 _DATABASE_SUFFIXES = {".duckdb": "duckdb", ".ddb": "duckdb", ".db": "duckdb", ".sqlite": "sqlite", ".sqlite3": "sqlite"}
+CSV_SNIFF_ROWS = 20_480  # DuckDB's CSV sniffer samples this many rows by default
 _FILE_READERS = {".parquet": "read_parquet", ".pq": "read_parquet", ".csv": "read_csv", ".tsv": "read_csv"}
 _RESERVED = {LAKE_ALIAS, "memory", "system", "temp", "main"}
 
@@ -132,7 +133,7 @@ def _attach(lake: Lake, source: Source) -> None:
     path = Path(source.path)
     try:
         if source.kind == "folder":
-            views = _folder_views(path)
+            views = _folder_views(path, cur)
             if not views:
                 raise LakeError(f"{path} has no .parquet or .csv files to attach.")
             cur.execute(f"ATTACH ':memory:' AS {quote_ident(source.name)}")
@@ -151,18 +152,35 @@ def _attach(lake: Lake, source: Source) -> None:
         raise LakeError(f"Cannot attach {path} as {source.name!r}: {first}") from exc
 
 
-def _folder_views(folder: Path) -> dict[str, str]:
+def _folder_views(folder: Path, cur: duckdb.DuckDBPyConnection) -> dict[str, str]:
     """One view per Parquet/CSV file in the folder, and one per sub-folder of Parquet files (a dataset)."""
     views: dict[str, str] = {}
     for entry in sorted(folder.iterdir()):
         name = table_name_from_path(entry)
         if entry.is_file() and entry.suffix.lower() in _FILE_READERS:
             reader = _FILE_READERS[entry.suffix.lower()]
-            views.setdefault(name, f"{reader}({quote_literal(str(entry))})")
+            views.setdefault(name, _csv_view(cur, entry) if reader == "read_csv" else
+                             f"{reader}({quote_literal(str(entry))})")
         elif entry.is_dir() and any(entry.rglob("*.parquet")):
             glob = quote_literal(str(entry / "**" / "*.parquet"))
             views.setdefault(name, f"read_parquet({glob}, hive_partitioning = true, union_by_name = true)")
     return views
+
+
+def _csv_view(cur: duckdb.DuckDBPyConnection, path: Path) -> str:
+    """An attached CSV as DuckDB sniffs it, except that yes/no-style words stay text, as `lake ingest` keeps them."""
+    from workbench.lake.ingest import worded_boolean_columns
+
+    plain = f"read_csv({quote_literal(str(path))})"
+    try:
+        words = worded_boolean_columns(cur, plain, f"read_csv({quote_literal(str(path))}, header = true, "
+                                                    "all_varchar = true)", sample_rows=CSV_SNIFF_ROWS)
+    except duckdb.Error:  # e.g. a file without a header: keep the sniffer's types
+        return plain
+    if not words:
+        return plain
+    types = ", ".join(f"{quote_literal(c)}: 'VARCHAR'" for c in words)
+    return f"read_csv({quote_literal(str(path))}, types = {{{types}}})"
 
 
 def ensure_sources(lake: Lake) -> list[str]:

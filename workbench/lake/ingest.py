@@ -11,7 +11,7 @@ import duckdb
 from workbench.errors import LakeError
 from workbench.lake.catalog import TableVersion, table_exists
 from workbench.lake.engine import Lake
-from workbench.lake.names import check_table_name, quote_literal, table_name_from_path
+from workbench.lake.names import check_table_name, quote_ident, quote_literal, table_name_from_path
 from workbench.lake.versioning import Progress, check_column_names, stage_version
 
 _READERS = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet"}
@@ -23,7 +23,7 @@ class IngestRequest:
     paths: tuple[Path, ...]
 
 
-def _reader_sql(paths: Sequence[Path]) -> str:
+def _reader_sql(paths: Sequence[Path], text_columns: Sequence[str] = ()) -> str:
     kinds = {_READERS.get("".join(p.suffixes[-1:]).lower()) for p in paths}
     if None in kinds:
         bad = next(p for p in paths if _READERS.get(p.suffix.lower()) is None)
@@ -34,7 +34,37 @@ def _reader_sql(paths: Sequence[Path]) -> str:
     if kinds == {"parquet"}:
         return f"read_parquet({files}, union_by_name = true)"
     # Strict CSV: a ragged or malformed file is an error (with its line number), never silently skipped.
-    return f"read_csv({files}, header = true, union_by_name = true, strict_mode = true, null_padding = false)"
+    types = ""
+    if text_columns:
+        types = ", types = {" + ", ".join(f"{quote_literal(c)}: 'VARCHAR'" for c in text_columns) + "}"
+    return f"read_csv({files}, header = true, union_by_name = true, strict_mode = true, null_padding = false{types})"
+
+
+def worded_booleans(cur: duckdb.DuckDBPyConnection, paths: Sequence[Path]) -> list[str]:
+    """CSV columns DuckDB's sniffer would type BOOLEAN although they hold words such as yes/no or t/f.
+
+    Those stay text: a "yes"/"no" label read as true/false loses its values (a model's outputs would be
+    `probability_True`); only columns that literally say true/false become booleans."""
+    if _READERS.get(paths[0].suffix.lower()) != "csv":
+        return []
+    files = "[" + ", ".join(quote_literal(str(p)) for p in paths) + "]"
+    return worded_boolean_columns(cur, _reader_sql(paths),
+                                  f"read_csv({files}, header = true, union_by_name = true, all_varchar = true)")
+
+
+def worded_boolean_columns(cur: duckdb.DuckDBPyConnection, reader: str, text_reader: str,
+                           sample_rows: int | None = None) -> list[str]:
+    """Columns `reader` types BOOLEAN whose text (the same file through `text_reader`, every column VARCHAR)
+    is not literally true/false; `sample_rows` checks only the first rows (the sniffer's own sample)."""
+    schema = cur.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()
+    flagged = [row[0] for row in schema if row[1] == "BOOLEAN"]
+    if not flagged:
+        return []
+    counts = ", ".join(f"count(*) FILTER (WHERE lower(trim({quote_ident(c)})) NOT IN ('true', 'false'))"
+                       for c in flagged)
+    limit = f" LIMIT {int(sample_rows)}" if sample_rows else ""
+    worded = cur.execute(f"SELECT {counts} FROM (SELECT * FROM {text_reader}{limit})").fetchone()
+    return [c for c, n in zip(flagged, worded) if n]
 
 
 def plan_ingest(paths: Sequence[Path], table: str | None) -> list[IngestRequest]:
@@ -140,7 +170,8 @@ def stage_ingest(lake: Lake, cur: duckdb.DuckDBPyConnection, requests: Sequence[
     for req in requests:
         source = ", ".join(str(p) for p in req.paths)
         try:
-            entry = stage_version(lake, cur, req.table, f"SELECT * FROM {_reader_sql(req.paths)}", source, progress)
+            reader = _reader_sql(req.paths, worded_booleans(cur, req.paths))
+            entry = stage_version(lake, cur, req.table, f"SELECT * FROM {reader}", source, progress)
         except duckdb.Error as exc:
             problem = _diagnose_csvs(req.paths)
             raise LakeError(f"Cannot read {problem or source + ': ' + _clean_error(exc)}") from exc

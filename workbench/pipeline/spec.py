@@ -11,6 +11,7 @@ from workbench.errors import SpecError
 from workbench.numbers import MAX_INTEGER, MAX_SECONDS, SEED_MAX, finite_number, real_number, whole_number
 
 TASKS = ("auto", "binary", "multiclass", "regression")
+SPLITS = ("random", "time")  # random: stratified for classes (grouped with `groups`); time: past -> future
 METRICS = ("auto", "accuracy", "f1", "log_loss", "roc_auc", "rmse", "mae", "r2")
 # Built-in model families, cheapest first; a spec that names none searches all of them.
 CANDIDATES = ("linear", "random_forest", "extra_trees", "hist_gradient_boosting", "lightgbm")
@@ -44,6 +45,9 @@ class RunSpec:
     seed: int = 42
     max_trials: int | None = None  # stop the search earlier than the budget (reproducible runs)
     keep_leaky_columns: bool | tuple[str, ...] = False  # True keeps every flagged column
+    split: str = "random"
+    time_column: str | None = None  # with split = "time": train on the past, validate on the future
+    groups: str | None = None  # rows sharing this column's value stay on one side of every split
     backend: str = "local"
     # Options of the compute back-end for this run (win over `[backends.<name>]` in workbench.toml).
     backend_options: dict[str, Any] = field(default_factory=dict, hash=False)
@@ -66,6 +70,7 @@ class RunSpec:
 _TOP_KEYS = {
     "name", "description", "data", "target", "task", "metric", "holdout", "cv_folds", "time_budget_s",
     "exclude_columns", "candidates", "seed", "backend", "backend_options", "max_trials", "keep_leaky_columns",
+    "split", "time_column", "groups",
 }
 _DATA_KEYS = {"table", "version", "query"}
 
@@ -152,6 +157,7 @@ def parse_spec(
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             finite_number(value, f"backend_options.{key}", error=SpecError, where=where)
     seed = whole_number(raw.get("seed", 42), "seed", 0, SEED_MAX, error=SpecError, where=where)
+    split, time_column, groups = _split_keys(raw, target, where)
     return RunSpec(
         name=str(raw.get("name", name_hint)),
         description=str(raw.get("description", "")),
@@ -167,10 +173,32 @@ def parse_spec(
         seed=seed,
         max_trials=max_trials,
         keep_leaky_columns=keep_leaky,
+        split=split,
+        time_column=time_column,
+        groups=groups,
         backend=str(raw.get("backend", default_backend)),
         backend_options=dict(backend_options),
         source_path=source,
     )
+
+
+def _split_keys(raw: dict[str, Any], target: str, where: str) -> tuple[str, str | None, str | None]:
+    """`split`, `time_column` and `groups` as far as the spec alone can check them (the data checks the rest)."""
+    split = raw.get("split", "random")
+    if split not in SPLITS:
+        raise SpecError(f"{where}: split {split!r} is not one of {', '.join(SPLITS)}.")
+    time_column = _str(raw.get("time_column"), "time_column", where)
+    groups = _str(raw.get("groups"), "groups", where)
+    if split == "time" and time_column is None:
+        raise SpecError(f"{where}: split = \"time\" needs `time_column = \"...\"`, the column that orders the rows.")
+    if time_column is not None and split != "time":
+        raise SpecError(f"{where}: time_column goes with split = \"time\"; add it or remove time_column.")
+    if groups is not None and split == "time":
+        raise SpecError(f"{where}: groups cannot be combined with split = \"time\"; choose one of them.")
+    for key, column in (("time_column", time_column), ("groups", groups)):
+        if column == target:
+            raise SpecError(f"{where}: {key} cannot be the target column {target!r}.")
+    return split, time_column, groups
 
 
 def _str(value: Any, key: str, where: str) -> str | None:

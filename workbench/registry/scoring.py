@@ -8,11 +8,10 @@ HIGHER_IS_BETTER = {"accuracy": True, "f1": True, "roc_auc": True, "r2": True, "
 
 
 def labels(frame: Any, target: str, task: str) -> Any:
-    """The target as the numpy array the trainer fitted on (strings for text classes)."""
-    y = frame[target].to_numpy()
-    if task != "regression" and y.dtype == object:
-        y = y.astype(str)
-    return y
+    """The target as the numpy array the trainer fitted on (the trainer's own conversion, so labels match)."""
+    from workbench.pipeline.validation import class_labels
+
+    return class_labels(frame[target], task)
 
 
 def score_metric(estimator: Any, frame: Any, target: str, task: str, metric: str) -> float:
