@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from workbench.checks.expectations import Expectations, ExpectationsError, load_expectations
+from workbench.errors import ExitCode, WorkbenchError
 from workbench.lake.certification import CERTIFIED, CHECKED, expectations_path
 from workbench.workspace import Workspace
 
@@ -109,3 +110,10 @@ def check_table(ws: Workspace, table: str, version: int | None = None, *, now: d
     with AuditLog(ws.audit_path, ws.root) as log:
         log.record_many(events)
     return outcome
+
+
+class ChecksFailedError(WorkbenchError):
+    """A table version failed its checks: exit 1, as a failed run, so CI and pipelines stop."""
+
+    title = "Checks failed"
+    exit_code = ExitCode.RUN_FAILED

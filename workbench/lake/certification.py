@@ -104,6 +104,8 @@ def allow_uncertified(ws: Workspace, table: str, version: int, reason: str) -> N
     from workbench.access.actions import require_role
     from workbench.audit import AuditLog
 
+    if not reason.strip():
+        raise LakeError("Say why uncertified data may be used: --allow-uncertified REASON.")
     require_role(ws, "contributor", "Allowing uncertified data")
     with AuditLog(ws.audit_path, ws.root) as log:
         log.record(ALLOWED, actor=ws.actor, subject=table, data_version=version,
