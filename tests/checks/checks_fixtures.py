@@ -43,3 +43,13 @@ def events(ws: Workspace, kind: str) -> list:
 
     with AuditLog(ws.audit_path, ws.root) as log:
         return log.events(kind=kind)
+
+
+def event_count(ws: Workspace) -> int:
+    import sqlite3
+
+    con = sqlite3.connect(ws.audit_path)
+    try:
+        return con.execute("SELECT count(*) FROM events").fetchone()[0]
+    finally:
+        con.close()

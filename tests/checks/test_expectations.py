@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from checks_fixtures import NOW, events, write_expectations
+from checks_fixtures import NOW, event_count, events, write_expectations
 from workbench.checks.run import check_table
 from workbench.errors import BadInputError
 from workbench.sources.refresh import refresh_source
@@ -67,11 +67,11 @@ def test_bad_expectations_are_one_sentence_and_write_nothing(readings_ws, text, 
     ws = readings_ws
     refresh_source(ws, "readings", now=NOW)
     write_expectations(ws, "readings", text)
-    before = len(events(ws, "lake"))
+    before = event_count(ws)
     with pytest.raises(BadInputError) as err:
         check_table(ws, "readings", now=NOW)
     assert phrase in err.value.message and "\n" not in err.value.message
-    assert len(events(ws, "lake")) == before
+    assert event_count(ws) == before
 
 
 def test_unknown_table_is_bad_input(readings_ws) -> None:

@@ -61,12 +61,13 @@ def version_events(ws: Workspace, table: str, version: int | None = None,
             for s, ts, a, k, v, p in rows]
 
 
-def version_state(ws: Workspace, table: str, version: int | None) -> VersionState:
+def version_state(ws: Workspace, table: str, version: int | None,
+                  events: list[dict[str, Any]] | None = None) -> VersionState:
     """The newest verdict on `table@version`: a later check overrides an earlier one; an explicit,
-    audited allowance makes a failed or unchecked version usable."""
+    audited allowance makes a failed or unchecked version usable. `events`: that version's, newest first."""
     if version is None:
-        return VersionState(table, None, "unchecked")
-    events = version_events(ws, table, version)
+        return VersionState(table, None, "unchecked" if has_expectations(ws, table) else "no expectations")
+    events = version_events(ws, table, version) if events is None else events
     allowed = next((e for e in events if e["kind"] == ALLOWED), None)
     checked = next((e for e in events if e["kind"] == CHECKED), None)
     certified = next((e for e in events if e["kind"] == CERTIFIED), None)
@@ -82,6 +83,25 @@ def version_state(ws: Workspace, table: str, version: int | None) -> VersionStat
     if not has_expectations(ws, table):
         return VersionState(table, version, "no expectations")
     return VersionState(table, version, "unchecked")
+
+
+def version_states(ws: Workspace, pairs: list[tuple[str, int | None]]) -> dict[str, VersionState]:
+    """`version_state` of many tables' versions from one read of the log (the Lake tab's catalog)."""
+    from workbench.audit import AuditLog
+
+    by_key: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    if ws.audit_path.exists() and pairs:
+        with AuditLog(ws.audit_path, ws.root) as log:
+            rows = log.conn.execute(
+                "SELECT seq, ts, actor, kind, subject, data_version, params FROM events WHERE kind IN (?, ?, ?) "
+                "ORDER BY seq DESC", [CHECKED, CERTIFIED, ALLOWED]).fetchall()
+        wanted = {(t, v) for t, v in pairs}
+        for seq, ts, actor, kind, subject, version, params in rows:
+            if (subject, version) in wanted:
+                by_key.setdefault((subject, version), []).append(
+                    {"seq": seq, "ts": ts, "actor": actor, "kind": kind, "version": version,
+                     "params": json.loads(params) if params else {}})
+    return {t: version_state(ws, t, v, by_key.get((t, v), []) if v is not None else None) for t, v in pairs}
 
 
 def refuse_unusable(ws: Workspace, reads: list[tuple[str, int | None]]) -> None:
