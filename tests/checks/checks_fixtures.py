@@ -1,4 +1,8 @@
-"""Helpers for the checks tests: a workspace with a small real lake table fed by a declared source folder."""
+"""Fixtures of the checks tests: a workspace with a small real lake table fed by a declared source folder.
+
+Not a conftest.py: a second `conftest` module would shadow tests/conftest.py for `from conftest import ...`;
+test modules import the fixtures they use from here.
+"""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from checks_fixtures import GOOD_ROWS, NOW, events, write_expectations
+from checks_fixtures import GOOD_ROWS, NOW, events, write_expectations, readings_ws  # noqa: F401  (readings_ws is a fixture)
 
 from workbench.errors import BadInputError
 from workbench.lake.engine import open_lake
@@ -71,7 +71,7 @@ def test_batch_refuses_a_failed_version_and_allows_it_explicitly(readings_ws, cl
     before = len(events(ws, "run"))
     out = cli("-w", str(ws.root), "batch", str(spec), "--quiet")
     assert out.returncode == 2, out.stderr
-    assert "readings version 1 failed its checks (temp has 1 missing value (not_null).)" in out.stderr
+    assert "readings version 1 failed its checks (temp has 1 missing value (not_null));" in out.stderr
     assert "--allow-uncertified" in out.stderr and len(out.stderr.strip().splitlines()) == 1
     assert len(events(ws, "run")) == before
 
@@ -151,3 +151,23 @@ def test_jsonl_and_query_sources(readings_ws) -> None:
     with open_lake(ws, read_only=True) as lake:
         assert lake.cursor().execute("SELECT count(*) FROM north_readings").fetchone()[0] == 2
         assert lake.cursor().execute("SELECT sum(v) FROM events").fetchone()[0] == pytest.approx(15.0)
+
+
+def test_storage_prefix_source_on_the_local_back_end(readings_ws) -> None:
+    """A `prefix` source lists objects through the storage back-end (local here: the workspace folder)."""
+    ws = readings_ws
+    drops = ws.root / "drops" / "meters"
+    drops.mkdir(parents=True)
+    (drops / "a.csv").write_text("meter,kwh\nm1,3.5\nm2,4.0\n")
+    (drops / "notes.txt").write_text("not data")
+    add_source(ws, "meters", "meters", prefix="drops/meters")
+    first = refresh_source(ws, "meters")
+    assert first.changed and first.version == 1
+    assert not refresh_source(ws, "meters").changed
+    (drops / "b.csv").write_text("meter,kwh\nm3,1.0\n")
+    assert refresh_source(ws, "meters").version == 2
+    with open_lake(ws, read_only=True) as lake:
+        assert lake.cursor().execute("SELECT count(*), sum(kwh) FROM meters").fetchone() == (3, 8.5)
+    add_source(ws, "empty", "empty", prefix="drops/none")
+    with pytest.raises(BadInputError, match="no objects under 'drops/none'"):
+        refresh_source(ws, "empty")

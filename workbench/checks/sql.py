@@ -41,7 +41,9 @@ def literal(value: Any) -> str:
 
 
 def _count_where(condition: str) -> str:
-    return f"count(*) FILTER (WHERE {condition})"
+    # count_if, not count(*) FILTER (WHERE …): DuckDB evaluates each FILTER clause as its own selection, and
+    # on 2M rows × 30 rules count_if took half the time (benchmarks/expectation_checks.py).
+    return f"count_if({condition})"
 
 
 def _plural(n: int, word: str) -> str:
@@ -58,7 +60,7 @@ def _column_rules(rules: ColumnRules, agg: list[tuple[str, str]], verdicts: list
         verdicts.append(lambda row, name=name: verdict(row[key + name], row))
 
     if rules.not_null or rules.max_missing is not None:
-        agg.append((key + "nulls", _count_where(f"{col} IS NULL")))
+        agg.append((key + "nulls", f"count(*) - count({col})"))
     if rules.not_null:
         verdicts.append(lambda row: f"{c} has {_plural(row[key + 'nulls'], 'missing value')} (not_null)."
                         if row[key + "nulls"] else None)

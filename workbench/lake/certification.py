@@ -112,7 +112,7 @@ def refuse_unusable(ws: Workspace, reads: list[tuple[str, int | None]]) -> None:
         if state.usable:
             continue
         if state.state == "failed":
-            why = state.failures[0] if state.failures else "see `workbench lake check`"
+            why = state.failures[0].rstrip(".") if state.failures else "see `workbench lake check`"
             raise LakeError(f"{table} version {version} failed its checks ({why}); fix the data, or pass "
                             "--allow-uncertified to train on it anyway (audited).")
         raise LakeError(f"{table} version {version} has expectations but was never checked; run "
