@@ -140,7 +140,7 @@ def tables_read(lake: Any, table: str | None, version: int | None, query: str | 
         if "." in table:
             return []  # an attached source: no versions, no expectations
         found = resolve_version(lake, table, version)
-        return [(table, found.version if found else None)]
+        return [(table, found.version)] if found else []  # no such table: loading it says so
     if query is None:
         return []
     try:
