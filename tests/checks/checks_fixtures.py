@@ -6,14 +6,14 @@ test modules import the fixtures they use from here.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from workbench.workspace import Workspace
 
-NOW = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)  # the injected clock of every freshness check
+NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)  # the injected clock of every freshness check
 
 GOOD_ROWS = """id,station,temp,observed_at
 1,north,12.5,2026-12-01 08:00:00

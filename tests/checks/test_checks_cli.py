@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from checks_fixtures import event_count, events, write_expectations, readings_ws  # noqa: F401  (readings_ws is a fixture)
+from checks_fixtures import event_count, events, readings_ws, write_expectations  # noqa: F401  (readings_ws is a fixture)
 
 
 def test_sources_and_lake_check_from_the_command_line(readings_ws, cli) -> None:

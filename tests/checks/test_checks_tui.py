@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from checks_fixtures import NOW, events, write_expectations, readings_ws  # noqa: F401  (readings_ws is a fixture)
+from checks_fixtures import NOW, events, readings_ws, write_expectations  # noqa: F401  (readings_ws is a fixture)
 from tui_support import settle
 
 from workbench.sources.refresh import refresh_source

@@ -10,11 +10,11 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "registry"))
 
-from checks_fixtures import NOW, events, write_expectations  # noqa: E402
-from registry_fixtures import SAMPLE_DATA, two_versions, with_champion  # noqa: E402,F401
+from checks_fixtures import NOW, events, write_expectations
+from registry_fixtures import SAMPLE_DATA, two_versions, with_champion  # noqa: F401
 
-from workbench.sources.declare import add_source  # noqa: E402
-from workbench.sources.refresh import refresh_source  # noqa: E402
+from workbench.sources.declare import add_source
+from workbench.sources.refresh import refresh_source
 
 pytestmark = pytest.mark.slow  # two real (small) training runs
 

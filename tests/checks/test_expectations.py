@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from checks_fixtures import NOW, event_count, events, readings_ws, write_expectations  # noqa: F401  (readings_ws is a fixture)
 
-from checks_fixtures import NOW, event_count, events, write_expectations, readings_ws  # noqa: F401  (readings_ws is a fixture)
 from workbench.checks.run import check_table
 from workbench.errors import BadInputError
 from workbench.sources.refresh import refresh_source

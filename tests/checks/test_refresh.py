@@ -6,11 +6,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from checks_fixtures import GOOD_ROWS, NOW, events, write_expectations, readings_ws  # noqa: F401  (readings_ws is a fixture)
+from checks_fixtures import GOOD_ROWS, NOW, events, readings_ws, write_expectations  # noqa: F401  (readings_ws is a fixture)
 
 from workbench.errors import BadInputError
-from workbench.lake.engine import open_lake
 from workbench.lake.catalog import table_versions
+from workbench.lake.engine import open_lake
 from workbench.sources.declare import add_source, list_sources
 from workbench.sources.refresh import refresh_source
 

@@ -11,8 +11,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "plugins" / "workbench-s3" / "tests"))
 
-from s3_fixtures import BUCKET, S3Server, s3  # noqa: E402,F401  (s3 is a fixture)
-from test_s3_workspace import _cli, _client, _fresh_storage_cache, _init, _use_s3, env  # noqa: E402,F401
+from s3_fixtures import BUCKET, S3Server, s3  # noqa: F401  (s3 is a fixture)
+from test_s3_workspace import _cli, _client, _fresh_storage_cache, _init, _use_s3, env  # noqa: F401
 
 pytestmark = pytest.mark.slow  # a moto server and several CLI processes
 

@@ -5,7 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from workbench.lake.certification import CERTIFIED, CHECKED, version_events, version_state
+from workbench.lake.certification import (
+    CERTIFIED,
+    CHECKED,
+    version_events,
+    version_state,
+)
 from workbench.workspace import Workspace
 
 REFRESHED = "source.refreshed"

@@ -9,10 +9,14 @@ acting OS identity, as for every event. Runs refuse versions that failed or were
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
-from workbench.checks.expectations import Expectations, ExpectationsError, load_expectations
+from workbench.checks.expectations import (
+    Expectations,
+    ExpectationsError,
+    load_expectations,
+)
 from workbench.errors import ExitCode, WorkbenchError
 from workbench.lake.certification import CERTIFIED, CHECKED, expectations_path
 from workbench.workspace import Workspace
@@ -93,7 +97,7 @@ def check_table(ws: Workspace, table: str, version: int | None = None, *, now: d
         if exp is None:
             raise ExpectationsError(f"Table {table!r} has no expectations; write them in "
                                     f"{expectations_path(ws, table)} first.")
-        outcome = evaluate(ws, lake, exp, version, now or datetime.now(timezone.utc))
+        outcome = evaluate(ws, lake, exp, version, now or datetime.now(UTC))
         found = resolve_version(lake, table, outcome.version)
     events: list[dict[str, Any]] = [{
         "kind": CHECKED, "actor": ws.actor, "subject": table, "data_version": outcome.version,

@@ -8,9 +8,10 @@ expectation_checks.py` measures the same rules on 10M rows in DuckDB, pandas and
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
-from typing import Any, Callable
+from datetime import UTC, date, datetime
+from typing import Any
 
 from workbench.checks.expectations import ColumnRules, Expectations
 from workbench.lake.names import quote_ident, quote_literal
@@ -55,7 +56,7 @@ def _column_rules(rules: ColumnRules, agg: list[tuple[str, str]], verdicts: list
     col = quote_ident(c)
     key = f"{c}\x1f"  # aggregate names are per column; \x1f cannot occur in a column name typed in TOML
 
-    def add(name: str, sql: str, verdict: Callable[[Any, dict[str, Any]], "str | None"]) -> None:
+    def add(name: str, sql: str, verdict: Callable[[Any, dict[str, Any]], str | None]) -> None:
         agg.append((key + name, sql))
         verdicts.append(lambda row, name=name: verdict(row[key + name], row))
 
@@ -96,9 +97,9 @@ def _as_utc(value: Any) -> datetime | None:
     if value is None:
         return None
     if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
     if isinstance(value, date):
-        return datetime(value.year, value.month, value.day, tzinfo=timezone.utc)
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
     return None
 
 

@@ -155,5 +155,13 @@ def tables_read(lake: Any, table: str | None, version: int | None, query: str | 
     return out
 
 
-__all__ = ["VersionState", "expectations_path", "has_expectations", "version_state", "refuse_unusable",
-           "allow_uncertified", "tables_read", "LakeError"]
+__all__ = [
+    "LakeError",
+    "VersionState",
+    "allow_uncertified",
+    "expectations_path",
+    "has_expectations",
+    "refuse_unusable",
+    "tables_read",
+    "version_state",
+]

@@ -33,6 +33,7 @@ def refresh_source(ws: Workspace, name: str, *, now: datetime | None = None) -> 
     """Look for new content at source `name`; ingest, audit and check it if there is any."""
     from workbench.access.actions import require_role
     from workbench.audit import AuditLog
+    from workbench.checks.expectations import load_expectations
     from workbench.checks.run import check_table
     from workbench.lake.catalog import latest_version, table_exists
     from workbench.lake.certification import has_expectations
@@ -40,8 +41,6 @@ def refresh_source(ws: Workspace, name: str, *, now: datetime | None = None) -> 
     from workbench.lake.operations import ingest_if_changed
     from workbench.sources.declare import load_source
     from workbench.sources.readers import source_from_sql
-
-    from workbench.checks.expectations import load_expectations
 
     decl = load_source(ws, name)
     require_role(ws, "contributor", "Refreshing a source")
