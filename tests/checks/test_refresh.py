@@ -171,3 +171,29 @@ def test_storage_prefix_source_on_the_local_back_end(readings_ws) -> None:
     add_source(ws, "empty", "empty", prefix="drops/none")
     with pytest.raises(BadInputError, match="no objects under 'drops/none'"):
         refresh_source(ws, "empty")
+
+
+def test_query_source_over_an_attached_database(readings_ws, tmp_path) -> None:
+    """The attached-database kind: a read-only SELECT over a `lake attach`ed DuckDB file, refreshed when
+    another program changes that file."""
+    import duckdb
+
+    from workbench.lake.operations import attach
+
+    ws = readings_ws
+    crm = tmp_path / "crm.duckdb"
+    con = duckdb.connect(str(crm))
+    con.execute("CREATE TABLE customers AS SELECT * FROM (VALUES (1, 'ann'), (2, 'bo')) t(id, name)")
+    con.close()
+    with open_lake(ws) as lake:
+        attach(lake, crm, "crm")
+    add_source(ws, "customers", "customers", query="SELECT id, name FROM crm.customers")
+    assert refresh_source(ws, "customers").version == 1
+    assert not refresh_source(ws, "customers").changed
+    con = duckdb.connect(str(crm))
+    con.execute("INSERT INTO customers VALUES (3, 'cy')")
+    con.close()
+    third = refresh_source(ws, "customers")
+    assert third.changed and third.version == 2
+    with open_lake(ws, read_only=True) as lake:
+        assert lake.cursor().execute("SELECT count(*) FROM customers").fetchone()[0] == 3
