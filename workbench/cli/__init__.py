@@ -58,6 +58,9 @@ def _register() -> None:
     cli.add_command(keys.whoami)
     cli.add_command(report.report)
     cli.add_command(serve.serve)
+    from workbench.cli.sources import sources
+
+    cli.add_command(sources)
 
 
 _register()

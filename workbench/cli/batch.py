@@ -47,13 +47,15 @@ class ProgressLine:
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines on stderr.")
 @click.option("--trials", "show_trials", is_flag=True, help="Also print every trial, not only each family's best.")
+@click.option("--allow-uncertified", "allow_uncertified", metavar="REASON",
+              help="Train even on table versions that failed or skipped their checks; REASON is audited.")
 @click.option("--backend", metavar="NAME", help="Compute back-end for this run (overrides the spec's `backend`, "
               "and then its backend_options); see `workbench plugins list`.")
 @click.option("--backend-option", "backend_options", metavar="KEY=VALUE", multiple=True,
               help="An option of the compute back-end (repeatable; `workbench plugins show compute NAME` lists them).")
 @pass_state
 def batch(state: CliState, spec: Path, detach: bool, as_json: bool, quiet: bool, show_trials: bool,
-          backend: str | None, backend_options: tuple[str, ...]) -> None:
+          allow_uncertified: str | None, backend: str | None, backend_options: tuple[str, ...]) -> None:
     """Run the pipeline described by SPEC (TOML) and record it in the audit log.
 
     In the foreground (the default), Ctrl-C ends the run as `interrupted` (exit 130) and SIGTERM as
@@ -65,6 +67,11 @@ def batch(state: CliState, spec: Path, detach: bool, as_json: bool, quiet: bool,
     ws = state.workspace()
     run_spec = with_backend(load_spec(spec, ws.settings.default_holdout, ws.settings.default_backend),
                             backend, backend_options)
+    if allow_uncertified is not None:
+        from workbench.runs.batch import allow_uncertified_data
+
+        for table, version in allow_uncertified_data(ws, run_spec, allow_uncertified):
+            click.echo(f"Training on uncertified {table} version {version} (allowed: {allow_uncertified}).", err=True)
     if detach:
         run_id = start_detached(ws, run_spec)
         if as_json:

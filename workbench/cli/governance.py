@@ -39,6 +39,11 @@ def report(state: CliState, as_json: bool) -> None:
                 approvals = "; ".join(f"{a['decision']} by {a['actor']} ({a['signature']})" for a in m.approvals)
                 click.echo(f"{m.model} v{m.champion_version}: requested by {m.requested_by} ({m.request_signature}); "
                            f"{approvals or 'no decisions'}")
+        for m in result.models:
+            for t in m.training_tables:
+                click.echo(f"{m.model} v{m.champion_version} data: {t['table']} v{t['version']} {t['state']}; "
+                           f"last refresh {t['last_refresh'] or 'never'}; last certified "
+                           + (f"v{t['last_certified_version']} at {t['last_certified']}" if t['last_certified'] else "never"))
         click.echo(f"runs in flight: {result.runs_in_flight}; audit log: "
                    + ("verified" if result.audit_verified else "BROKEN") + f" ({result.audit_summary})")
         ident = ("OS accounts, signed" if result.identity == "os"

@@ -1,4 +1,4 @@
-"""`workbench lake ...`: tables, show, profile, versions, sql, ingest, attach, export, prune, cleanup.
+"""`workbench lake ...`: tables, show, profile, versions, sql, ingest, attach, export, prune, cleanup, check.
 
 Reads open the lake read-only; every write is a core operation (`lake/operations.py`) that records its event."""
 
@@ -332,3 +332,27 @@ def cleanup(state: CliState, dry_run: bool, as_json: bool) -> None:
     verb = "Would remove" if dry_run else "Removed"
     click.echo(f"{verb} {len(result.files)} orphaned data file(s) ({_size(result.bytes) or '0 B'}) "
                f"and {len(result.folders)} empty folder(s).")
+
+
+@lake.command()
+@click.argument("table")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_state
+def check(state: CliState, table: str, as_json: bool) -> None:
+    """Check TABLE[@V] against expectations/TABLE.toml; certify it if it passes (exit 1 if it fails)."""
+    from workbench.checks.run import ChecksFailedError, check_table
+
+    name, version = _table_and_version(table, None)
+    outcome = check_table(state.workspace(), name, version)
+    if as_json:
+        echo_json(outcome.as_dict())
+    else:
+        verdict = "certified" if outcome.certified else f"failed {len(outcome.failures)} check(s)"
+        click.echo(f"{outcome.table} version {outcome.version}: {verdict} ({outcome.rows:,} rows, "
+                   f"expectations {(outcome.expectations_sha or '')[:12]})")
+        for line in outcome.failures:
+            click.echo(f"  ✗ {line}")
+        for line in outcome.notes:
+            click.echo(f"  · {line}")
+    if not outcome.passed:
+        raise ChecksFailedError(f"{outcome.table} version {outcome.version} failed its checks; it is not certified.")

@@ -48,6 +48,8 @@ class ModelStatus:
     promotion_signature: str | None = None
     aliases: dict[str, int] = field(default_factory=dict)
     open_requests: int = 0
+    # The champion's training tables: last refresh and certification from the log (`checks/history.py`).
+    training_tables: list[dict[str, Any]] = field(default_factory=list)
     violations: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -138,6 +140,7 @@ def _model_status(store: RegistryStore, lake: Any, model: str, policy: Policy, n
     status.days_since_promotion = _days(champion["set_at"], now)
     status.approved_by = champion["approved_by"] or []
     _approval_trail(store, champion, status)
+    status.training_tables = training_tables(lake, v)
     evaluations = store.evaluations(model)
     if evaluations:
         last = evaluations[0]
@@ -174,6 +177,23 @@ def _model_status(store: RegistryStore, lake: Any, model: str, policy: Policy, n
                 f"and champion v{v['version']} has not been re-evaluated on it"
             )
     return status
+
+
+def training_tables(lake: Any, version: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each lake table the version trained on: the version it used, and that table's check status now."""
+    from workbench.checks.history import table_status
+    from workbench.lake.certification import tables_read
+
+    try:
+        reads = tables_read(lake, version["data_table"], None, version.get("data_query"))
+    except LakeError:
+        return []  # the table is gone: `_current_data` notes that the training data is unreadable
+    out = []
+    for table, current in reads:
+        trained = version["data_version"] if table == version["data_table"] else None
+        out.append({"table": table, "trained_version": trained,
+                    **table_status(lake.workspace, table, current).as_dict()})
+    return out
 
 
 def _approval_trail(store: RegistryStore, champion: dict[str, Any], status: ModelStatus) -> None:

@@ -307,3 +307,44 @@ def _cleanup_locked(workspace: Workspace, actor: str, *, dry_run: bool, automati
     _record_or_refuse(workspace, [{"kind": "lake.cleanup", "actor": actor, "subject": "lake", "params": params}],
                       "the clean-up of orphaned data files")
     return remove_orphans(workspace, plan)
+
+
+def ingest_if_changed(lake: Lake, table: str, from_sql: str, *, source: str, read_only_sql: bool,
+                      actor: str | None = None, params: dict[str, Any] | None = None) -> TableVersion | None:
+    """A new version of `table` from `SELECT * FROM from_sql` only if its content fingerprint differs from
+    the current version's (one `lake.ingest` event); None, writing nothing, when it is the same.
+
+    `read_only_sql`: `from_sql` is a user's query, so it is fingerprinted and read on a sealed read-only
+    handle (as `sql_write` does); file readers run on the writing connection, as ingest's do."""
+    from workbench.lake.catalog import latest_version
+    from workbench.lake.fingerprint import FINGERPRINT_ALGORITHM, fingerprint_relation
+    from workbench.lake.names import check_table_name
+
+    actor = actor or lake.workspace.actor
+    _require(lake.workspace, "contributor", "Refreshing a lake table")
+    check_table_name(table)
+    with writing(lake), open_lake(lake.workspace, read_only=True) as ro:
+        reader = ro.cursor() if read_only_sql else lake.cursor()
+        try:
+            fingerprint, rows = fingerprint_relation(reader, from_sql)
+        except duckdb.Error as exc:
+            raise read_error(exc, f"Cannot read {source}") from exc
+        current = latest_version(lake, table) if table_exists(lake, table) else None
+        if current is not None and current.fingerprint == fingerprint \
+                and current.fingerprint_algorithm == FINGERPRINT_ALGORITHM:
+            return None
+        if rows == 0:
+            raise LakeError(f"{source} has no rows; nothing was ingested.")
+
+        def stage(cur: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+            select = f"SELECT * FROM {from_sql}"
+            try:
+                if read_only_sql:
+                    cur.register("_wb_refresh_source", ro.cursor().execute(select).to_arrow_reader())
+                    select = "SELECT * FROM _wb_refresh_source"
+                return [stage_version(lake, cur, table, select, source)]
+            except duckdb.Error as exc:
+                raise read_error(exc, f"Cannot read {source}") from exc
+
+        return _staged_write(lake, actor, f"refresh {table}", stage, _version_event(
+            "lake.ingest", lambda e: {"source": e["source"], "rows": e["row_count"], "replace": True, **(params or {})}))[0]

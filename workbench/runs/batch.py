@@ -95,11 +95,33 @@ def prepare_run(workspace: Workspace, spec: RunSpec, progress: Progress | None =
     check_backend(workspace, spec)
     report("load", {"source": spec.data.describe()})
     with open_lake(workspace) as lake:
+        refuse_uncertified(workspace, lake, spec)
         data = load_data(lake, spec.data)
     if data.row_count == 0:
         raise SpecError(f"The data for {spec.name!r} has no rows; nothing to train on.") from None
     validate(data.frame, spec)  # bad target or columns: refuse before anything is recorded
     return data
+
+
+def refuse_uncertified(workspace: Workspace, lake: Any, spec: RunSpec) -> None:
+    """Refuse (one sentence, nothing recorded) data whose table version failed or skipped its checks."""
+    from workbench.lake.certification import refuse_unusable, tables_read
+
+    d = spec.data
+    refuse_unusable(workspace, tables_read(lake, d.table, d.version, d.query))
+
+
+def allow_uncertified_data(workspace: Workspace, spec: RunSpec, reason: str) -> list[tuple[str, int | None]]:
+    """Record, for each uncertified table version the spec reads, that it may be trained on (audited)."""
+    from workbench.lake.certification import allow_uncertified, tables_read, version_state
+
+    d = spec.data
+    with open_lake(workspace, read_only=True) as lake:
+        reads = tables_read(lake, d.table, d.version, d.query)
+    allowed = [(t, v) for t, v in reads if v is not None and not version_state(workspace, t, v).usable]
+    for table, version in allowed:
+        allow_uncertified(workspace, table, int(version), reason)  # type: ignore[arg-type]
+    return allowed
 
 
 def run_spec(

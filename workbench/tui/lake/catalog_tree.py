@@ -39,13 +39,18 @@ def human_size(size: int | None) -> str:
     return f"{value:.1f} PB"
 
 
+# How a table's check status reads in the catalog (the colours the tree already uses for errors).
+_CHECK_STYLE = {"certified": "green", "failed": "red", "unchecked": "yellow", "allowed": "yellow"}
+
+
 class CatalogTree(Tree[CatalogItem]):
     DEFAULT_CSS = "CatalogTree { width: 48; height: 1fr; border: round $primary; border-title-color: $accent; }"
 
     class Loaded(Message):
-        def __init__(self, tables: list, views: list, sources: list) -> None:
+        def __init__(self, tables: list, views: list, sources: list, checks: dict | None = None) -> None:
             super().__init__()
             self.tables, self.views, self.sources = tables, views, sources
+            self.checks = checks or {}  # table -> VersionState of its current version
 
     class ChildrenLoaded(Message):
         def __init__(self, node_id: int, children: list[tuple[str, CatalogItem, bool]]) -> None:
@@ -80,8 +85,12 @@ class CatalogTree(Tree[CatalogItem]):
         from workbench.lake.catalog import list_tables, list_views
 
         def everything() -> CatalogTree.Loaded:
+            from workbench.lake.certification import version_states
+
             lake = self.get_lake()
-            return self.Loaded(list_tables(lake), list_views(lake), list_sources(self.workspace))
+            tables = list_tables(lake)
+            checks = version_states(self.workspace, [(t.name, t.version) for t in tables])
+            return self.Loaded(tables, list_views(lake), list_sources(self.workspace), checks)
 
         report(self, everything, lambda loaded: loaded)
 
@@ -96,6 +105,9 @@ class CatalogTree(Tree[CatalogItem]):
             detail = f"{t.row_count:,} rows · v{t.version or '-'}"
             if t.size_bytes:
                 detail += f" · {human_size(t.size_bytes)}"
+            state = message.checks.get(t.name)
+            if state is not None and state.state != "no expectations":
+                detail += f" · [{_CHECK_STYLE.get(state.state, 'dim')}]{state.state}[/]"
             tables.add(f"{t.name}  [dim]{detail}[/]", CatalogItem("table", t.name))
         if message.views:
             views = self.root.add(f"Views [dim]({len(message.views)})[/]", CatalogItem("group", "views"), expand=True)

@@ -34,9 +34,16 @@ class LakePane(Widget):
         Binding("e", "view('sql')", "SQL"),
         Binding("i", "ingest", "Ingest"),
         Binding("x", "export", "Export"),
+        # Not in the footer (the snapshots' footers stay as they are); the palette has "Lake: check".
+        Binding("c", "check", "Check", show=False),
         Binding("r", "reload", "Reload"),
         Binding("tab", "switch_focus", "Catalog/View", show=False),
     ]
+
+    class CheckDone(Message):
+        def __init__(self, text: str, severity: str) -> None:
+            super().__init__()
+            self.text, self.severity = text, severity
 
     class ExportDone(Message):
         def __init__(self, text: str, error: bool) -> None:
@@ -181,6 +188,33 @@ class LakePane(Widget):
     def _export_done(self, message: ExportDone) -> None:
         self.notify(message.text, title="Export", severity="error" if message.error else "information")
 
+    def action_check(self) -> None:
+        """Check the highlighted table's version against its expectations (as `workbench lake check`)."""
+        if self.current is None or "." in self.current[0]:
+            self.notify("Choose a lake table to check first.", severity="warning")
+            return
+        self._check(*self.current)
+
+    @work(thread=True, group="lake-check")
+    def _check(self, table: str, version: int | None) -> None:
+        from workbench.checks.run import check_table
+
+        try:
+            outcome = check_table(self.workspace, table, version)
+        except WorkbenchError as exc:
+            self.post_message(self.CheckDone(exc.message, "error"))
+            return
+        if outcome.passed:
+            text = f"{table} v{outcome.version} certified ({outcome.rows:,} rows)."
+        else:
+            text = f"{table} v{outcome.version} failed {len(outcome.failures)} check(s): " + " ".join(outcome.failures[:3])
+        self.post_message(self.CheckDone(text, "information" if outcome.passed else "error"))
+
+    @on(CheckDone)
+    def _check_done(self, message: CheckDone) -> None:
+        self.notify(message.text, title="Checks", severity=message.severity)  # type: ignore[arg-type]
+        self.query_one(CatalogTree).reload()
+
     def on_sql_console_lake_changed(self) -> None:
         self.action_reload()
 
@@ -200,6 +234,7 @@ LAKE_COMMANDS = [
     ("Lake: SQL console", "Read-only SQL; writes with ctrl+t", "view('sql')"),
     ("Lake: ingest a file", "Load CSV/Parquet as a new table or version", "ingest"),
     ("Lake: export", "The table or the SQL result to CSV/Parquet/JSON", "export"),
+    ("Lake: check", "Check the highlighted table against its expectations; certify it if it passes", "check"),
     ("Lake: reload the catalog", "See tables written by other processes", "reload"),
 ]
 
