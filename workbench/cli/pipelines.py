@@ -98,5 +98,4 @@ def scheduler(state: CliState, poll_s: float, once: bool) -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
-    click.echo(f"Scheduler for {ws.root} (Ctrl-C stops it).", err=True)
     serve(ws, SystemClock(), poll_s=poll_s, report=report, once=once)

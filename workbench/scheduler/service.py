@@ -132,6 +132,7 @@ def serve(ws: Workspace, clock: Clock, *, poll_s: float = 30.0, report: Report =
             raise SchedulerBusy(f"A scheduler is already running for {ws.root}{_holder(ws)}; this one did not start.")
         scheduler = Scheduler(ws, clock, poll_s=poll_s, report=report)
         scheduler.start()
+        report(f"scheduler started for {ws.root} (pid {os.getpid()}; Ctrl-C stops it)")
         with AuditLog(ws.audit_path, ws.root) as log:
             log.record("scheduler.started", actor=ws.actor, subject=ws.settings.name,
                        params={"pid": os.getpid(), "poll_s": poll_s, "pipelines": sorted(scheduler.load())})
