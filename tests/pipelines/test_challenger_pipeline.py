@@ -1,0 +1,98 @@
+"""End to end: a cron pipeline trains a tiny spec through the run engine, registers it as the challenger,
+evaluates it against the champion on the challenger's frozen holdout, and opens a promotion request when it
+wins by the policy's margin. The request names the scheduler's login as requester (via the pipeline) and
+still needs someone else to approve it."""
+
+from __future__ import annotations
+
+import pytest
+from pipeline_fixtures import as_user, at, declared_team, events, set_policy, train, write_pipeline
+
+from workbench.registry.promotion import PolicyError, approve_request, request_promotion
+from workbench.registry.refs import parse_ref
+from workbench.registry.register import register_run
+from workbench.registry.store import RegistryStore
+from workbench.scheduler.clock import ManualClock
+from workbench.scheduler.service import serve
+
+SPEC = """name = "species_nightly"
+target = "species"
+metric = "log_loss"
+holdout = 0.25
+seed = 3
+candidates = ["linear"]
+max_trials = 2
+time_budget_s = 60
+
+[data]
+table = "penguins"
+"""
+PIPELINE = """description = "Retrain species nightly"
+[trigger]
+cron = "0 2 * * *"
+
+[[steps]]
+kind = "train"
+spec = "specs/species_nightly.toml"
+model = "species"
+
+[[steps]]
+kind = "evaluate"
+"""
+
+
+@pytest.fixture
+def weak_champion(sample_workspace, monkeypatch):
+    """`species` v1 is a champion that sees only island and year (so a full-feature challenger beats it
+    on any rows); requested by alice, approved by bob."""
+    ws = as_user(monkeypatch, declared_team(sample_workspace), "alice")
+    run = train(ws, seed=7, exclude_columns=["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g",
+                                              "sex"])
+    register_run(ws, run, name="species")
+    request = request_promotion(ws, parse_ref("species:1"), "champion", "first model")
+    approve_request(as_user(monkeypatch, ws, "bob"), request["id"])
+    (ws.root / "specs").mkdir(exist_ok=True)
+    (ws.root / "specs" / "species_nightly.toml").write_text(SPEC)
+    write_pipeline(ws, "nightly", PIPELINE)
+    return as_user(monkeypatch, ws, "sched")  # the login the scheduler runs as
+
+
+@pytest.mark.slow
+def test_cron_pipeline_trains_challenger_and_opens_a_request_it_cannot_approve(weak_champion, monkeypatch) -> None:
+    ws = weak_champion
+    serve(ws, ManualClock(at("2026-03-01T01:59:30+00:00")), poll_s=600, until=at("2026-03-01T02:00:30+00:00"))
+
+    (finished,) = events(ws, "pipeline.finished", "nightly")
+    assert finished["outcome"] == "succeeded", finished
+    train_step, evaluate_step = events(ws, "pipeline.step_finished", "nightly")
+    run_id = train_step["result"]["run_id"]
+    with RegistryStore.open(ws) as store:
+        assert store.aliases("species")["challenger"]["version"] == 2
+        assert store.aliases("species")["champion"]["version"] == 1  # nothing moved by itself
+        (request,) = store.requests(model="species", state="open")
+        (evaluation, *_) = store.evaluations("species")
+    assert train_step["result"]["version"] == 2
+    assert evaluation["data_source"] == "holdout of species:2"  # both scored on the challenger's frozen rows
+    result = evaluate_step["result"]
+    assert result["wins"] and result["challenger_score"] < result["champion_score"]  # log loss: lower wins
+    assert result["request"] == request["id"] and request["requested_by"] == "sched"
+    (requested,) = [e for e in events(ws, "model.promotion_requested") if e["request"] == request["id"]]
+    assert requested["via"] == "pipeline:nightly" and requested["verdict"] == "candidate better"
+    run_events = [e for e in events(ws, "run.finished") if e.get("artifact")]
+    assert any(run_id in e["artifact"] for e in run_events)  # the run went through the run engine's records
+
+    with pytest.raises(PolicyError, match="four-eyes"):  # the scheduler's login cannot approve its own request
+        approve_request(ws, request["id"])
+    approved = approve_request(as_user(monkeypatch, ws, "bob"), request["id"])
+    assert approved["state"] == "approved"
+
+
+@pytest.mark.slow
+def test_no_request_when_the_margin_is_not_met(weak_champion, monkeypatch) -> None:
+    ws = set_policy(weak_champion, "[governance]\nchallenger_margin = 1000.0\n")
+    ws = as_user(monkeypatch, ws, "sched")
+    serve(ws, ManualClock(at("2026-03-01T01:59:30+00:00")), poll_s=600, until=at("2026-03-01T02:00:30+00:00"))
+    (_, evaluate_step) = events(ws, "pipeline.step_finished", "nightly")
+    assert evaluate_step["result"]["wins"] is False and evaluate_step["result"]["request"] is None
+    with RegistryStore.open(ws) as store:
+        assert store.requests(model="species", state="open") == []
