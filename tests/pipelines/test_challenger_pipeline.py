@@ -96,3 +96,24 @@ def test_no_request_when_the_margin_is_not_met(weak_champion, monkeypatch) -> No
     assert evaluate_step["result"]["wins"] is False and evaluate_step["result"]["request"] is None
     with RegistryStore.open(ws) as store:
         assert store.requests(model="species", state="open") == []
+
+
+@pytest.mark.slow
+def test_governance_report_names_the_pipeline_retrain_and_its_open_request(weak_champion, cli) -> None:
+    import json
+
+    from workbench.governance.report import governance_report
+
+    ws = weak_champion
+    serve(ws, ManualClock(at("2026-03-01T01:59:30+00:00")), poll_s=600, until=at("2026-03-01T02:00:30+00:00"))
+    (species,) = governance_report(ws).models
+    assert species.last_retrain["version"] == 2 and species.last_retrain["via"] == "pipeline:nightly"
+    assert species.last_retrain["by"] == "sched"
+    (open_request,) = species.open_request_list
+    assert open_request["via"] == "pipeline:nightly" and open_request["requested_by"] == "sched"
+    assert species.last_evaluation["best_version"] == 2  # the pipeline's evaluation is the newest one
+    shown = cli("-w", str(ws.root), "governance", "report", "--json", env={"WORKBENCH_USER": "sched"})
+    model = json.loads(shown.stdout)["models"][0]
+    assert model["last_retrain"]["via"] == "pipeline:nightly" and model["open_request_list"][0]["id"] == open_request["id"]
+    text = cli("-w", str(ws.root), "governance", "report", env={"WORKBENCH_USER": "sched"}).stdout
+    assert "last retrain v2" in text and "(pipeline:nightly), awaiting approval" in text

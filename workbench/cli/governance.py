@@ -39,6 +39,13 @@ def report(state: CliState, as_json: bool) -> None:
                 approvals = "; ".join(f"{a['decision']} by {a['actor']} ({a['signature']})" for a in m.approvals)
                 click.echo(f"{m.model} v{m.champion_version}: requested by {m.requested_by} ({m.request_signature}); "
                            f"{approvals or 'no decisions'}")
+        for m in result.models:
+            if m.last_retrain:
+                r = m.last_retrain
+                click.echo(f"{m.model}: last retrain v{r['version']} {str(r['at'])[:19]} by {r['by']} ({r['via']})")
+            for q in m.open_request_list:
+                click.echo(f"{m.model}: open request {q['id']} (v{q['version']} → {q['alias']}) by "
+                           f"{q['requested_by']} ({q['via']}), awaiting approval")
         click.echo(f"runs in flight: {result.runs_in_flight}; audit log: "
                    + ("verified" if result.audit_verified else "BROKEN") + f" ({result.audit_summary})")
         ident = ("OS accounts, signed" if result.identity == "os"
