@@ -52,9 +52,12 @@ def _one_sentence(exc: BaseException) -> str:
 
 
 def run_pipeline(ws: Workspace, pipeline: Pipeline, trigger: dict[str, Any] | None = None, *,
-                 now: datetime | None = None) -> PipelineOutcome:
+                 now: datetime | None = None, log: AuditLog | None = None) -> PipelineOutcome:
     """Run `pipeline`'s steps now (refused, with nothing written, if it is already running or the role is
-    missing). `trigger` says why (cron slot, certified version, upstream run, or by hand) and is recorded."""
+    missing). `trigger` says why (cron slot, certified version, upstream run, or by hand) and is recorded.
+
+    `log`: an open audit log to append to (the scheduler keeps one open: opening and closing SQLite per
+    event is most of a short run's cost)."""
     from workbench.access.actions import require_role
 
     require_role(ws, "contributor", "Running a pipeline")
@@ -63,52 +66,52 @@ def run_pipeline(ws: Workspace, pipeline: Pipeline, trigger: dict[str, Any] | No
     with try_exclusive(ws, pipeline_lock_path(ws, pipeline.name)) as held:
         if not held:
             raise PipelineBusy(f"Pipeline {pipeline.name} is running already; it was not started again.")
-        return _run_steps(ws, pipeline, trigger, now)
+        if log is not None:
+            return _run_steps(ws, pipeline, trigger, now, log)
+        with AuditLog(ws.audit_path, ws.root) as opened:
+            return _run_steps(ws, pipeline, trigger, now, opened)
 
 
-def _run_steps(ws: Workspace, pipeline: Pipeline, trigger: dict[str, Any], now: datetime) -> PipelineOutcome:
+def _run_steps(ws: Workspace, pipeline: Pipeline, trigger: dict[str, Any], now: datetime,
+               log: AuditLog) -> PipelineOutcome:
     run = "pl-" + new_run_id()
     actor = ws.actor
-    with AuditLog(ws.audit_path, ws.root) as log:
-        log.record("pipeline.started", actor=actor, subject=pipeline.name, outcome="running",
-                   params={"run": run, "trigger": trigger, "steps": [s.describe() for s in pipeline.steps],
-                           "pid": os.getpid(), "host": current_host(), "at": now.isoformat()})
+    log.record("pipeline.started", actor=actor, subject=pipeline.name, outcome="running",
+               params={"run": run, "trigger": trigger, "steps": [s.describe() for s in pipeline.steps],
+                       "pid": os.getpid(), "host": current_host(), "at": now.isoformat()})
     ctx = StepContext(pipeline=pipeline, now=now)
     outcome = PipelineOutcome(pipeline.name, run, "succeeded")
     for index, step in enumerate(pipeline.steps, 1):
         try:
             result = STEP_RUNNERS[step.kind](ws, step, ctx)
         except KeyboardInterrupt:
-            _finish(ws, pipeline, run, "interrupted", outcome, error="interrupted (Ctrl-C or SIGINT)",
+            _finish(log, ws, pipeline, run, "interrupted", outcome, error="interrupted (Ctrl-C or SIGINT)",
                     failed_step=index)
             raise
         except Exception as exc:  # noqa: BLE001 - any failure stops the pipeline and is recorded, never half-hidden
             error = _one_sentence(exc)
-            with AuditLog(ws.audit_path, ws.root) as log:
-                log.record("pipeline.step_failed", actor=actor, subject=pipeline.name, outcome="failed",
-                           params={"run": run, "index": index, "step_kind": step.kind, "step": step.describe(),
-                                   "error": error})
+            log.record("pipeline.step_failed", actor=actor, subject=pipeline.name, outcome="failed",
+                       params={"run": run, "index": index, "step_kind": step.kind, "step": step.describe(),
+                               "error": error})
             outcome.steps.append({"index": index, "kind": step.kind, "outcome": "failed", "error": error})
-            _finish(ws, pipeline, run, "failed", outcome, error=error, failed_step=index)
+            _finish(log, ws, pipeline, run, "failed", outcome, error=error, failed_step=index)
             outcome.alert = _alert_failure(ws, pipeline, run, index, step.kind, error, now)
             return outcome
-        with AuditLog(ws.audit_path, ws.root) as log:
-            log.record("pipeline.step_finished", actor=actor, subject=pipeline.name, outcome="succeeded",
-                       run_id=result.get("run_id"),
-                       params={"run": run, "index": index, "step_kind": step.kind, "step": step.describe(),
-                               "result": result})
+        log.record("pipeline.step_finished", actor=actor, subject=pipeline.name, outcome="succeeded",
+                   run_id=result.get("run_id"),
+                   params={"run": run, "index": index, "step_kind": step.kind, "step": step.describe(),
+                           "result": result})
         outcome.steps.append({"index": index, "kind": step.kind, "outcome": "succeeded", "result": result})
-    _finish(ws, pipeline, run, "succeeded", outcome)
+    _finish(log, ws, pipeline, run, "succeeded", outcome)
     return outcome
 
 
-def _finish(ws: Workspace, pipeline: Pipeline, run: str, state: str, outcome: PipelineOutcome, *,
+def _finish(log: AuditLog, ws: Workspace, pipeline: Pipeline, run: str, state: str, outcome: PipelineOutcome, *,
             error: str | None = None, failed_step: int | None = None) -> None:
     outcome.outcome, outcome.error, outcome.failed_step = state, error, failed_step
-    with AuditLog(ws.audit_path, ws.root) as log:
-        log.record("pipeline.finished", actor=ws.actor, subject=pipeline.name, outcome=state,
-                   params={"run": run, "steps_run": len(outcome.steps),
-                           **({"error": error, "failed_step": failed_step} if error else {})})
+    log.record("pipeline.finished", actor=ws.actor, subject=pipeline.name, outcome=state,
+               params={"run": run, "steps_run": len(outcome.steps),
+                       **({"error": error, "failed_step": failed_step} if error else {})})
 
 
 def _alert_failure(ws: Workspace, pipeline: Pipeline, run: str, index: int, kind: str, error: str,

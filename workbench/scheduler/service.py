@@ -41,15 +41,21 @@ class Scheduler:
     baseline_seq: int = 0
     outcomes: list[PipelineOutcome] = field(default_factory=list)
     runs_total: int = 0
+    log: AuditLog | None = None  # open for the scheduler's life: one connection, not one per event
     _pipelines: dict[str, Pipeline] = field(default_factory=dict)
 
     def start(self) -> None:
         """Note where this scheduler starts: pipelines that never ran count slots and events from here."""
         self.baseline = self.clock.now()
-        with AuditLog(self.ws.audit_path, self.ws.root) as log:
-            self.baseline_seq = log.head()[0]
+        self.log = AuditLog(self.ws.audit_path, self.ws.root)
+        self.baseline_seq = self.log.head()[0]
         for run in settle_interrupted(self.ws):
             self.report(f"pipeline run {run} was interrupted (its process ended); recorded as interrupted")
+
+    def stop(self) -> None:
+        if self.log is not None:
+            self.log.close()
+            self.log = None
 
     def load(self) -> dict[str, Pipeline]:
         """The pipeline files now; a broken file keeps the last good set running and says why once."""
@@ -65,8 +71,8 @@ class Scheduler:
         pipelines = self.load()
         for _ in range(MAX_RUNS_PER_TICK):
             now = self.clock.now()
-            with AuditLog(self.ws.audit_path, self.ws.root) as log:
-                due = find_due(log, pipelines, now, self.baseline or now, self.baseline_seq, self.poll_s * 2 + 60)
+            assert self.log is not None, "start() first"
+            due = find_due(self.log, pipelines, now, self.baseline or now, self.baseline_seq, self.poll_s * 2 + 60)
             if not due:
                 break
             for item in due:
@@ -79,18 +85,17 @@ class Scheduler:
 
     def _handle(self, item: Due, now: datetime) -> PipelineOutcome | None:
         name = item.pipeline.name
+        assert self.log is not None
         if not item.run:
-            with AuditLog(self.ws.audit_path, self.ws.root) as log:
-                log.record("pipeline.skipped", actor=self.ws.actor, subject=name, outcome="skipped",
-                           params={"trigger": item.trigger, "at": now.isoformat()})
+            self.log.record("pipeline.skipped", actor=self.ws.actor, subject=name, outcome="skipped",
+                            params={"trigger": item.trigger, "at": now.isoformat()})
             self.report(f"{name}: {item.trigger['missed']} missed slot(s) skipped ({item.trigger['reason']})")
             return None
         try:
-            outcome = run_pipeline(self.ws, item.pipeline, item.trigger, now=now)
+            outcome = run_pipeline(self.ws, item.pipeline, item.trigger, now=now, log=self.log)
         except PipelineBusy as exc:  # a person is running it by hand: this slot is theirs
-            with AuditLog(self.ws.audit_path, self.ws.root) as log:
-                log.record("pipeline.skipped", actor=self.ws.actor, subject=name, outcome="skipped",
-                           params={"trigger": {**item.trigger, "reason": "already running"}, "at": now.isoformat()})
+            self.log.record("pipeline.skipped", actor=self.ws.actor, subject=name, outcome="skipped",
+                            params={"trigger": {**item.trigger, "reason": "already running"}, "at": now.isoformat()})
             self.report(exc.message)
             return None
         self.report(f"{name}: {outcome.outcome}" + (f" at step {outcome.failed_step}: {outcome.error}"
@@ -145,6 +150,7 @@ def serve(ws: Workspace, clock: Clock, *, poll_s: float = 30.0, report: Report =
             with AuditLog(ws.audit_path, ws.root) as log:
                 log.record("scheduler.stopped", actor=ws.actor, subject=ws.settings.name,
                            params={"pid": os.getpid(), "runs": scheduler.runs_total})
+            scheduler.stop()
         return scheduler
 
 
