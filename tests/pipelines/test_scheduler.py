@@ -131,3 +131,27 @@ def test_restart_settles_an_interrupted_run_and_resumes(sample_workspace) -> Non
     assert [d["outcome"] for d in dead] == ["interrupted"]
     assert _slots(ws, "hourly") == [f"2026-03-01T0{h}:00:00+00:00" for h in (1, 2, 3)]  # resumed, no repeat
     assert len(events(ws, "scheduler.stopped")) == 2
+
+
+def test_certified_versions_trigger_once_each_batch_even_across_downtime(sample_workspace) -> None:
+    from workbench.audit import AuditLog
+
+    ws = sample_workspace
+    write_pipeline(ws, "on_cert", '[trigger]\ncertified = "penguins"\n\n[[steps]]\nkind = "noop"\n')
+    clock = ManualClock(at("2026-03-01T00:00:30+00:00"))
+
+    def certify(table: str, version: int) -> None:  # as the checks part records it
+        with AuditLog(ws.audit_path, ws.root) as log:
+            log.record("lake.certified", actor=ws.actor, subject=table,
+                       params={"table": table, "version": version, "expectations_sha": "0" * 64})
+
+    serve(ws, clock, once=True)
+    assert events(ws, "pipeline.started", "on_cert") == []
+    certify("penguins", 2)  # while no scheduler runs
+    certify("flights", 5)  # another table: no trigger
+    serve(ws, clock, once=True)
+    serve(ws, clock, once=True)  # handled already: not again
+    certify("penguins", 3)
+    certify("penguins", 4)  # two since the last run: one run, for the newest
+    serve(ws, clock, once=True)
+    assert [e["trigger"]["version"] for e in events(ws, "pipeline.started", "on_cert")] == [2, 4]

@@ -45,10 +45,13 @@ class Scheduler:
     _pipelines: dict[str, Pipeline] = field(default_factory=dict)
 
     def start(self) -> None:
-        """Note where this scheduler starts: pipelines that never ran count slots and events from here."""
+        """Note where this scheduler starts. A pipeline that never ran counts cron slots from now, and events
+        (certifications, upstream runs) from the first scheduler start of the workspace, so one made while the
+        scheduler was down still triggers it once."""
         self.baseline = self.clock.now()
         self.log = AuditLog(self.ws.audit_path, self.ws.root)
-        self.baseline_seq = self.log.head()[0]
+        first = self.log.conn.execute("SELECT min(seq) FROM events WHERE kind = 'scheduler.started'").fetchone()[0]
+        self.baseline_seq = int(first) if first is not None else self.log.head()[0]
         for run in settle_interrupted(self.ws):
             self.report(f"pipeline run {run} was interrupted (its process ended); recorded as interrupted")
 
