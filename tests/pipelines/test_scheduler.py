@@ -155,3 +155,30 @@ def test_certified_versions_trigger_once_each_batch_even_across_downtime(sample_
     certify("penguins", 4)  # two since the last run: one run, for the newest
     serve(ws, clock, once=True)
     assert [e["trigger"]["version"] for e in events(ws, "pipeline.started", "on_cert")] == [2, 4]
+
+
+def test_the_real_service_stops_cleanly_on_sigterm(sample_workspace) -> None:
+    """`workbench scheduler` as a process: it records its start, and SIGTERM ends it with its stop recorded
+    and the lock free again (a second one can start)."""
+    import signal
+    import time
+
+    ws = sample_workspace
+    write_pipeline(ws, "hourly", HOURLY)
+    proc = subprocess.Popen([sys.executable, "-m", "workbench", "-w", str(ws.root), "scheduler", "--poll", "0.2"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for _ in range(600):  # polls the log, not the clock: at most 60 s on a loaded machine
+            if events(ws, "scheduler.started"):
+                break
+            time.sleep(0.1)
+        assert events(ws, "scheduler.started")
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == ExitCode.INTERRUPTED and "Traceback" not in err
+    assert len(events(ws, "scheduler.stopped")) == 1
+    serve(ws, ManualClock(at("2026-03-01T00:00:30+00:00")), once=True)  # the lock was freed
