@@ -17,6 +17,7 @@ NOOP = '\n[[steps]]\nkind = "noop"\n'
     ({"bad": '[trigger]\ncron = "every day"\n' + NOOP}, "five fields"),
     ({"bad": '[[steps]]\nkind = "train"\nspec = "specs/nope.toml"\nmodel = "m"\n'}, "Spec file not found"),
     ({"bad": '[[steps]]\nkind = "check"\ntable = "no_such_table"\n'}, "'no_such_table', which does not exist"),
+    ({"bad": '[[steps]]\nkind = "train"\nspec = "ghost_spec.toml"\nmodel = "m"\n'}, "'ghost_table', which does not exist"),
     ({"bad": '[trigger]\ncertified = "ghost"\n' + NOOP}, "'ghost', which does not exist"),
     ({"a": '[trigger]\nafter = "b"\n' + NOOP, "b": '[trigger]\nafter = "c"\n' + NOOP,
       "c": '[trigger]\nafter = "a"\n' + NOOP}, "cycle (a → b → c → a)"),
@@ -27,6 +28,7 @@ NOOP = '\n[[steps]]\nkind = "noop"\n'
 ])
 def test_bad_pipeline_files_are_refused_whole(sample_workspace, cli, files, words) -> None:
     ws = sample_workspace
+    (ws.root / "ghost_spec.toml").write_text('target = "y"\n[data]\ntable = "ghost_table"\n')
     for name, text in files.items():
         write_pipeline(ws, name, text)
     write_pipeline(ws, "good", NOOP)

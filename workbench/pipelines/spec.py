@@ -226,9 +226,11 @@ def check_pipelines(ws: Workspace, pipelines: dict[str, Pipeline]) -> None:
             if s.kind == "train":
                 spec_path = ws.root / s.options["spec"]
                 try:
-                    load_spec(spec_path, ws.settings.default_holdout, ws.settings.default_backend)
+                    spec = load_spec(spec_path, ws.settings.default_holdout, ws.settings.default_backend)
                 except BadInputError as exc:
                     raise PipelineError(f"{p.path}: train step names spec {s.options['spec']!r}: {exc.message}") from None
+                if spec.data.table:
+                    tables.add(spec.data.table)
                 check_model_name(s.options["model"])
             elif s.kind in ("evaluate", "score") and "model" in s.options:
                 parse_ref(str(s.options["model"]))
@@ -236,9 +238,11 @@ def check_pipelines(ws: Workspace, pipelines: dict[str, Pipeline]) -> None:
         with open_lake(ws, read_only=True) as lake:
             for table in sorted(tables):
                 if not table_exists(lake, table):
-                    owner = next(p for p in pipelines.values()
-                                 if table == p.trigger.value or table in {s.options.get("table") for s in p.steps})
-                    raise PipelineError(f"{owner.path}: names lake table {table!r}, which does not exist.")
+                    owner = next((p for p in pipelines.values()
+                                  if table == p.trigger.value or table in {s.options.get("table") for s in p.steps}),
+                                 None)
+                    where = owner.path if owner else "a train step's spec"
+                    raise PipelineError(f"{where}: names lake table {table!r}, which does not exist.")
     _refuse_cycles(pipelines)
 
 
