@@ -27,6 +27,7 @@ from workbench.audit import AuditLog  # noqa: E402
 from workbench.scheduler.clock import ManualClock  # noqa: E402
 from workbench.workspace import Workspace  # noqa: E402
 
+SAMPLE_DATA = Path(__file__).resolve().parents[2] / "sample_data"
 WEBHOOK_TOKEN = "hook-token-5f2a9c41d7"
 SMTP_PASSWORD = "smtp-pass-8e31b06c"
 

@@ -6,7 +6,8 @@ still needs someone else to approve it."""
 from __future__ import annotations
 
 import pytest
-from pipeline_fixtures import as_user, at, declared_team, events, set_policy, train, write_pipeline
+from pipeline_fixtures import (as_user, at, declared_team, events, http_sink, set_policy,  # noqa: F401
+                               train, write_pipeline)
 
 from workbench.registry.promotion import PolicyError, approve_request, request_promotion
 from workbench.registry.refs import parse_ref
@@ -117,3 +118,36 @@ def test_governance_report_names_the_pipeline_retrain_and_its_open_request(weak_
     assert model["last_retrain"]["via"] == "pipeline:nightly" and model["open_request_list"][0]["id"] == open_request["id"]
     text = cli("-w", str(ws.root), "governance", "report", env={"WORKBENCH_USER": "sched"}).stdout
     assert "last retrain v2" in text and "(pipeline:nightly), awaiting approval" in text
+
+
+@pytest.mark.slow
+def test_a_score_step_on_drifted_rows_alerts(weak_champion, http_sink, tmp_path) -> None:
+    import polars as pl
+    from pipeline_fixtures import configure_alerts
+
+    from workbench.lake.engine import open_lake
+    from workbench.lake.ingest import ingest_files
+    from workbench.pipelines.run import run_pipeline
+    from workbench.pipelines.spec import load_pipeline
+
+    ws = configure_alerts(weak_champion, url=http_sink.url)
+    shifted = tmp_path / "penguins_shifted.parquet"
+    frame = pl.read_parquet(_sample_penguins())
+    frame.with_columns(pl.lit("Biscoe").alias("island"), (pl.col("year") + 15).alias("year")).write_parquet(shifted)
+    with open_lake(ws) as lake:
+        ingest_files(lake, [shifted], table="penguins_shifted", replace=True, actor=ws.actor)
+    write_pipeline(ws, "score", '[[steps]]\nkind = "score"\nmodel = "species@champion"\n'
+                                'table = "penguins_shifted"\ninto = "species_scored"\n')
+    outcome = run_pipeline(ws, load_pipeline(ws, "score"))
+    assert outcome.ok
+    drifted = outcome.steps[0]["result"]["drifted"]
+    assert drifted, outcome.steps
+    (post,) = http_sink.received
+    assert post["body"]["condition"] == "drift:species:penguins_shifted"
+    assert set(post["body"]["details"]["features"]) == set(drifted)
+
+
+def _sample_penguins() -> str:
+    from pipeline_fixtures import SAMPLE_DATA
+
+    return str(SAMPLE_DATA / "penguins.parquet")
