@@ -75,3 +75,25 @@ def test_cli_run_list_and_history(sample_workspace, cli) -> None:
     assert listed[0]["next_run"].endswith("02:00:00+00:00")
     history = json.loads(cli("-w", str(ws.root), "pipelines", "history", "good", "--json").stdout)
     assert history[0]["outcome"] == "succeeded" and history[0]["steps"][0]["kind"] == "noop"
+
+
+def test_a_viewer_cannot_run_a_pipeline_or_the_scheduler(sample_workspace, monkeypatch) -> None:
+    from datetime import datetime, timezone
+
+    from pipeline_fixtures import as_user, set_policy
+
+    from workbench.errors import PermissionDenied
+    from workbench.pipelines.run import run_pipeline
+    from workbench.pipelines.spec import load_pipeline
+    from workbench.scheduler.clock import ManualClock
+    from workbench.scheduler.service import serve
+
+    login = sample_workspace.identity.login
+    ws = set_policy(sample_workspace, f'[governance.roles]\n"{login}" = "admin"\n"*" = "viewer"\n')
+    write_pipeline(ws, "good", NOOP)
+    eve = as_user(monkeypatch, ws, "eve")
+    with pytest.raises(PermissionDenied, match="Running a pipeline needs the contributor role"):
+        run_pipeline(eve, load_pipeline(eve, "good"))
+    with pytest.raises(PermissionDenied, match="Running the scheduler needs the contributor role"):
+        serve(eve, ManualClock(datetime(2026, 3, 1, tzinfo=timezone.utc)), once=True)
+    assert events(ws, "pipeline.started") == [] and events(ws, "scheduler.started") == []
