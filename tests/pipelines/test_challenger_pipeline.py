@@ -107,7 +107,9 @@ def test_governance_report_names_the_pipeline_retrain_and_its_open_request(weak_
 
     ws = weak_champion
     serve(ws, ManualClock(at("2026-03-01T01:59:30+00:00")), poll_s=600, until=at("2026-03-01T02:00:30+00:00"))
-    (species,) = governance_report(ws).models
+    report = governance_report(ws)
+    assert report.audit_verified, report.audit_summary  # pipeline events and their run links verify
+    (species,) = report.models
     assert species.last_retrain["version"] == 2 and species.last_retrain["via"] == "pipeline:nightly"
     assert species.last_retrain["by"] == "sched"
     (open_request,) = species.open_request_list
