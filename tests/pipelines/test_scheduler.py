@@ -182,3 +182,27 @@ def test_the_real_service_stops_cleanly_on_sigterm(sample_workspace) -> None:
     assert proc.returncode == ExitCode.INTERRUPTED and "Traceback" not in err
     assert len(events(ws, "scheduler.stopped")) == 1
     serve(ws, ManualClock(at("2026-03-01T00:00:30+00:00")), once=True)  # the lock was freed
+
+
+def test_a_pipeline_that_certifies_its_own_table_does_not_trigger_itself(sample_workspace, monkeypatch) -> None:
+    import types
+
+    from workbench.audit import AuditLog
+
+    ws = sample_workspace
+
+    def check_table(ws_, table, version=None):  # noqa: ANN001, ANN202 - the checks part's agreed signature
+        with AuditLog(ws_.audit_path, ws_.root) as log:  # passing checks certify the table, as agreed
+            log.record("lake.certified", actor=ws_.actor, subject=table, params={"table": table, "version": 9})
+        return types.SimpleNamespace(table=table, version=9, passed=True, certified=True, failures=[])
+
+    monkeypatch.setitem(sys.modules, "workbench.checks.run", types.SimpleNamespace(check_table=check_table))
+    write_pipeline(ws, "recheck", '[trigger]\ncertified = "penguins"\n\n[[steps]]\nkind = "check"\n'
+                                  'table = "penguins"\n')
+    clock = ManualClock(at("2026-03-01T00:00:30+00:00"))
+    serve(ws, clock, once=True)
+    with AuditLog(ws.audit_path, ws.root) as log:
+        log.record("lake.certified", actor=ws.actor, subject="penguins", params={"table": "penguins", "version": 8})
+    serve(ws, clock, once=True)
+    serve(ws, clock, once=True)
+    assert [e["trigger"]["version"] for e in events(ws, "pipeline.started", "recheck")] == [8]  # once, not a loop

@@ -74,8 +74,12 @@ def pipeline_runs(ws: Workspace, pipeline: str | None = None, limit: int = 50, *
 
 def last_trigger_marks(log: AuditLog, pipeline: str) -> dict[str, Any]:
     """What the scheduler last handled for `pipeline`: the newest cron `slot` (run or skipped) and the newest
-    triggering event's seq (`trigger_seq`: a `lake.certified` or an upstream `pipeline.finished`)."""
-    marks: dict[str, Any] = {"slot": None, "trigger_seq": None}
+    triggering event's seq (`trigger_seq`: a `lake.certified` or an upstream `pipeline.finished`), and the seq of
+    its own newest `pipeline.finished`."""
+    marks: dict[str, Any] = {"slot": None, "trigger_seq": None, "finished_seq": None}
+    finished = _rows(log, ("pipeline.finished",), pipeline, 1)
+    if finished:
+        marks["finished_seq"] = int(finished[0][0])
     for _seq, _ts, _kind, _subject, _actor, _outcome, params in _rows(
             log, ("pipeline.started", "pipeline.skipped"), pipeline, 200):
         trigger = json.loads(params).get("trigger") or {}

@@ -81,10 +81,12 @@ def _newest_event(log: AuditLog, kind: str, after_seq: int, subject: str | None 
     return None
 
 
-def event_due(log: AuditLog, p: Pipeline, last_seq: int | None, baseline_seq: int) -> Due | None:
+def event_due(log: AuditLog, p: Pipeline, last_seq: int | None, baseline_seq: int,
+              finished_seq: int | None = None) -> Due | None:
     """A `certified` trigger fires on the newest `lake.certified` of its table; an `after` trigger on the
-    newest successful `pipeline.finished` of its upstream. Several since the last run are one run."""
-    after = baseline_seq if last_seq is None else last_seq
+    newest successful `pipeline.finished` of its upstream. Several since the last run are one run. Events
+    written while the pipeline itself ran (its own check step certifying its table) do not fire it again."""
+    after = max(baseline_seq if last_seq is None else last_seq, finished_seq or 0)
     if p.trigger.kind == "certified":
         found = _newest_event(log, "lake.certified", after, table=p.trigger.value)
         if found:
@@ -109,7 +111,7 @@ def find_due(log: AuditLog, pipelines: dict[str, Pipeline], now: datetime, basel
             last = datetime.fromisoformat(marks["slot"]) if marks["slot"] else None
             found = cron_due(p, last, baseline, now, on_time_s)
         else:
-            found = event_due(log, p, marks["trigger_seq"], baseline_seq)
+            found = event_due(log, p, marks["trigger_seq"], baseline_seq, marks["finished_seq"])
         if found:
             due.append(found)
     return due
