@@ -19,6 +19,7 @@ def _modules_after(code: str) -> set[str]:
     "workbench.lake", "workbench.lake.catalog", "workbench.lake.ingest", "workbench.lake.preview",
     "workbench.audit", "workbench.pipeline.spec", "workbench.pipeline.engine", "workbench.runs.batch",
     "workbench.workspace.create", "workbench.backends.local", "workbench.cli",
+    "workbench.scheduler.service", "workbench.pipelines.run", "workbench.alerts.notify",
 ])
 def test_core_modules_do_not_import_textual(module: str) -> None:
     mods = _modules_after(f"import {module}")

@@ -40,8 +40,8 @@ def cli(ctx: click.Context, workspace: Path | None, debug: bool) -> None:
 
 
 def _register() -> None:
-    from workbench.cli import (audit, batch, governance, keys, lake, models, models_share, plugins, report, runs,
-                               serve, workspace_commands)
+    from workbench.cli import (audit, batch, governance, keys, lake, models, models_share, pipelines, plugins, report,
+                               runs, serve, workspace_commands)
 
     cli.add_command(workspace_commands.init)
     cli.add_command(workspace_commands.doctor)
@@ -61,6 +61,8 @@ def _register() -> None:
     from workbench.cli.sources import sources
 
     cli.add_command(sources)
+    cli.add_command(pipelines.pipelines)
+    cli.add_command(pipelines.scheduler)
 
 
 _register()

@@ -44,6 +44,12 @@ def report(state: CliState, as_json: bool) -> None:
                 click.echo(f"{m.model} v{m.champion_version} data: {t['table']} v{t['version']} {t['state']}; "
                            f"last refresh {t['last_refresh'] or 'never'}; last certified "
                            + (f"v{t['last_certified_version']} at {t['last_certified']}" if t['last_certified'] else "never"))
+            if m.last_retrain:
+                r = m.last_retrain
+                click.echo(f"{m.model}: last retrain v{r['version']} {str(r['at'])[:19]} by {r['by']} ({r['via']})")
+            for q in m.open_request_list:
+                click.echo(f"{m.model}: open request {q['id']} (v{q['version']} → {q['alias']}) by "
+                           f"{q['requested_by']} ({q['via']}), awaiting approval")
         click.echo(f"runs in flight: {result.runs_in_flight}; audit log: "
                    + ("verified" if result.audit_verified else "BROKEN") + f" ({result.audit_summary})")
         ident = ("OS accounts, signed" if result.identity == "os"

@@ -50,6 +50,8 @@ class ModelStatus:
     open_requests: int = 0
     # The champion's training tables: last refresh and certification from the log (`checks/history.py`).
     training_tables: list[dict[str, Any]] = field(default_factory=list)
+    open_request_list: list[dict[str, Any]] = field(default_factory=list)  # id, version, by, via (a pipeline?)
+    last_retrain: dict[str, Any] | None = None  # newest version: when, run, by whom, via a pipeline or manual
     violations: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -124,8 +126,12 @@ def _current_data(lake: Any, version: dict[str, Any]) -> tuple[str | None, int |
 def _model_status(store: RegistryStore, lake: Any, model: str, policy: Policy, now: datetime) -> ModelStatus:
     versions = store.versions(model)
     held = store.aliases(model)
+    open_requests = store.requests(model=model, state="open")
     status = ModelStatus(model=model, versions=len(versions), aliases={a: e["version"] for a, e in held.items()},
-                         open_requests=len(store.requests(model=model, state="open")))
+                         open_requests=len(open_requests),
+                         open_request_list=[{"id": r["id"], "version": r["version"], "alias": r["alias"],
+                                             "requested_by": r["requested_by"], "requested_at": r["requested_at"],
+                                             "_seq": r.get("event_seq")} for r in open_requests])
     champion = held.get("champion")
     if champion is None:
         status.notes.append("no champion")
@@ -252,10 +258,36 @@ def governance_report(workspace: Workspace, policy: Policy | None = None, now: d
     report = GovernanceReport(generated_at=now.isoformat().replace("+00:00", "Z"), policy=policy.as_dict(),
                               models=models, runs_in_flight=in_flight, audit_verified=verified, audit_summary=summary)
     report.violations.extend(refused)
+    if models:
+        _retrain_facts(workspace, models)
     _signature_summary(workspace, report)
     if policy.require_audit_verified and not verified:
         report.violations.append(f"the audit log does not verify (whole workspace): {summary}")
     return report
+
+
+def _retrain_facts(workspace: Workspace, models: list[ModelStatus]) -> None:
+    """Per model, from the chained events: the newest registration (a retrain) and whether a pipeline's train
+    step made it; and each open request, with the pipeline that opened it, if any."""
+    import json
+
+    from workbench.audit import AuditLog
+
+    with AuditLog(workspace.audit_path, workspace.root) as log:
+        for m in models:
+            row = log.conn.execute("SELECT ts, actor, run_id, params FROM events WHERE kind = 'model.registered' "
+                                   "AND json_extract(params, '$.model') = ? ORDER BY seq DESC LIMIT 1",
+                                   [m.model]).fetchone()
+            if row is not None:
+                ts, actor, run_id, params = row
+                step = log.conn.execute("SELECT subject FROM events WHERE kind = 'pipeline.step_finished' "
+                                        "AND run_id = ? ORDER BY seq DESC LIMIT 1", [run_id]).fetchone()
+                m.last_retrain = {"at": ts, "version": json.loads(params).get("version"), "run_id": run_id,
+                                  "by": actor, "via": f"pipeline:{step[0]}" if step else "manual"}
+            for r in m.open_request_list:
+                found = log.conn.execute("SELECT params FROM events WHERE kind = 'model.promotion_requested' "
+                                         "AND seq = ?", [r.pop("_seq", None)]).fetchone()
+                r["via"] = (json.loads(found[0]).get("via") if found else None) or "manual"
 
 
 def _signature_summary(workspace: Workspace, report: GovernanceReport) -> None:

@@ -21,10 +21,21 @@ def is_challenger_alias(alias: str) -> bool:
     return alias == "challenger" or alias.startswith(("challenger-", "challenger_"))
 
 
+def _holdout_rows(workspace: Workspace, version: dict[str, Any]) -> Any:
+    """A version's frozen holdout (hash-checked) in the shape `read_rows` returns."""
+    from workbench.pipeline.data import LoadedData
+    from workbench.registry.artifacts import load_holdout
+
+    frame = load_holdout(workspace, version)
+    return LoadedData(frame=frame, source=f"holdout of {version['model']}:{version['version']}", version=None,
+                      fingerprint=version["holdout_sha256"], row_count=frame.height)
+
+
 def evaluate_model(workspace: Workspace, model: str, *, challengers: bool = True, table: str | None = None,
-                   query: str | None = None) -> dict[str, Any]:
+                   query: str | None = None, holdout_of: int | None = None) -> dict[str, Any]:
     """Score the champion (and challengers) on the latest version of the champion's training table, or on
-    the given `table`/`query`; store and return the comparison.
+    the given `table`/`query`, or on version `holdout_of`'s frozen holdout rows (a pipeline's challenger:
+    rows no compared version trained on); store and return the comparison.
 
     Fresh rows may include rows some versions trained on: the result ranks the versions against each
     other on identical rows; it is not a substitute for their holdout scores.
@@ -48,12 +59,17 @@ def evaluate_model(workspace: Workspace, model: str, *, challengers: bool = True
     champion = held.get("champion")
     champion_version = champion["version"] if champion else None
     anchor = versions[champion_version if champion_version is not None else min(roles)]
-    if table is None and query is None:
+    if holdout_of is not None:
+        if holdout_of not in versions:
+            raise BadInputError(f"Model {model!r} has no version {holdout_of}.")
+        data = _holdout_rows(workspace, versions[holdout_of])
+    elif table is None and query is None:
         if anchor["data_table"]:
             table = anchor["data_table"]
         elif anchor["data_query"]:
             query = anchor["data_query"]
-    data = read_rows(workspace, table, query)
+    if holdout_of is None:
+        data = read_rows(workspace, table, query)
     target, metric = anchor["target"], anchor["metric"]
     results = []
     for number in sorted(roles):

@@ -8,6 +8,7 @@ protected_aliases = ["champion"]  # aliases that only move through an approved p
 max_champion_age_days = 90      # champion trained longer ago than this is a violation
 max_days_since_evaluation = 30  # champion not compared with its challengers for this long is a violation
 stale_data_grace_days = 0       # days a changed training table may go without a re-evaluation
+challenger_margin = 0.0         # how much a pipeline's challenger must beat the champion by (metric units)
 require_audit_verified = true   # a broken audit chain is a violation
 identity = "os"                 # actors are OS accounts; "declared" trusts $WORKBENCH_USER (single-user laptops)
 
@@ -34,7 +35,7 @@ from workbench.workspace import Workspace
 
 _GOVERNANCE_KEYS = {
     "identity", "roles", "approvers", "required_approvals", "protected_aliases", "max_champion_age_days",
-    "max_days_since_evaluation", "stale_data_grace_days", "require_audit_verified",
+    "max_days_since_evaluation", "stale_data_grace_days", "require_audit_verified", "challenger_margin",
 }
 _REGISTRY_KEYS = {"psi_threshold", "missing_rate_threshold"}
 MAX_APPROVALS = 1000
@@ -49,6 +50,7 @@ class Policy:
     max_days_since_evaluation: float = 30
     stale_data_grace_days: float = 0
     require_audit_verified: bool = True
+    challenger_margin: float = 0.0
     psi_threshold: float = 0.2
     missing_rate_threshold: float = 0.1
     identity: str = "os"
@@ -121,6 +123,7 @@ def parse_policy(sections: dict[str, Any], where: str) -> Policy:
         max_days_since_evaluation=number(gov, "governance", "max_days_since_evaluation", d.max_days_since_evaluation),
         stale_data_grace_days=number(gov, "governance", "stale_data_grace_days", d.stale_data_grace_days),
         require_audit_verified=verified,
+        challenger_margin=number(gov, "governance", "challenger_margin", d.challenger_margin, 1e9, "a number"),
         psi_threshold=number(reg, "registry", "psi_threshold", d.psi_threshold, 100, "a number"),
         missing_rate_threshold=number(reg, "registry", "missing_rate_threshold", d.missing_rate_threshold, 1,
                                       "a fraction"),

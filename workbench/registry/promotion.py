@@ -89,8 +89,12 @@ def preview_promotion(workspace: Workspace, ref: ModelRef, alias: str) -> dict[s
     return compute_evidence(workspace, candidate, current)
 
 
-def request_promotion(workspace: Workspace, ref: ModelRef, alias: str, reason: str | None) -> dict[str, Any]:
-    """Open a request to move `alias` to the version `ref` names, with evidence against the current holder."""
+def request_promotion(workspace: Workspace, ref: ModelRef, alias: str, reason: str | None, *,
+                      via: str | None = None) -> dict[str, Any]:
+    """Open a request to move `alias` to the version `ref` names, with evidence against the current holder.
+
+    `via` (e.g. `pipeline:nightly`) says what opened it on the requester's behalf; the requester is still the
+    acting person, so the four-eyes rule keeps them from approving it."""
     alias = check_alias(alias)
     reason = _require_reason(reason, "the promotion")
     ledger = require_role(workspace, "contributor", "Requesting a promotion", governed=True)
@@ -109,7 +113,7 @@ def request_promotion(workspace: Workspace, ref: ModelRef, alias: str, reason: s
             ref = record_event(workspace, "model.promotion_requested", f"{model}:{version}", {
                 "request": row["id"], "model": model, "version": version, "alias": alias, "reason": reason,
                 "current_version": current_version, "verdict": evidence["verdict"], "metric": evidence["metric"],
-                "comparisons": evidence["comparisons"],
+                "comparisons": evidence["comparisons"], **({"via": via} if via else {}),
             }, run_id=candidate["run_id"], governed=True, ledger=ledger)
             store.insert("promotion_requests", row, ref)
         return store.get_request(row["id"]) or row

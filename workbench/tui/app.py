@@ -1,4 +1,4 @@
-"""The Workbench TUI: Lake, Runs, Audit, Models and Plugins tabs over one workspace.
+"""The Workbench TUI: Lake, Runs, Audit, Models, Plugins and Pipelines tabs over one workspace.
 
 Start-up stays light: this module imports Textual and the lake/audit modules only; nothing here pulls
 in scikit-learn or LightGBM.
@@ -18,6 +18,7 @@ from textual.widgets import Footer, Header, TabbedContent, TabPane
 from workbench.tui.panes.audit import AuditPane
 from workbench.tui.panes.lake import LakePane
 from workbench.tui.panes.models import ModelsPane
+from workbench.tui.panes.pipelines import PipelinesPane
 from workbench.tui.panes.plugins import PluginsPane
 from workbench.tui.panes.runs import RunsPane
 from workbench.workspace import Workspace
@@ -38,6 +39,7 @@ class WorkbenchApp(App[None]):
         Binding("3", "show_tab('audit')", "Audit"),
         Binding("4", "show_tab('models')", "Models"),
         Binding("5", "show_tab('plugins')", "Plugins"),
+        Binding("6", "show_tab('pipelines')", "Pipelines"),
         Binding("q", "quit", "Quit"),
     ]
 
@@ -89,6 +91,8 @@ class WorkbenchApp(App[None]):
                 yield ModelsPane(self.workspace)
             with TabPane("Plugins [5]", id="plugins"):
                 yield PluginsPane(self.workspace)
+            with TabPane("Pipelines [6]", id="pipelines"):
+                yield PipelinesPane(self.workspace)
         yield Footer()
 
     def get_system_commands(self, screen):  # type: ignore[no-untyped-def]

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any, Callable, Iterator
 
 # (tab id, the tab's name in titles), in tab order; the pane is the tab's only child.
-TABS = (("runs", "Runs"), ("audit", "Audit"), ("models", "Models"), ("plugins", "Plugins"))
+TABS = (("runs", "Runs"), ("audit", "Audit"), ("models", "Models"), ("plugins", "Plugins"), ("pipelines", "Pipelines"))
 
 
 def _key_name(key: str) -> str:

@@ -49,6 +49,7 @@ max_concurrent = 2
 # max_champion_age_days = 90         # report fails when a champion was trained longer ago
 # max_days_since_evaluation = 30     # ... or was last evaluated against challengers longer ago
 # stale_data_grace_days = 0          # days a changed training table may go without re-evaluation
+# challenger_margin = 0.0            # a pipeline opens a promotion request when its challenger wins by more
 # require_audit_verified = true      # report fails when the audit chain does not verify
 # identity = "os"                    # "declared": trust $WORKBENCH_USER as the actor (single-user laptops)
 # [governance.roles]                 # absent: everyone is an approver and the founder is the admin

@@ -80,6 +80,14 @@ class GovernanceView(Widget):
                           ", ".join(_signed(a["actor"], a["signature"]) for a in m.approvals if a["decision"] == "approve")
                           or ", ".join(m.approved_by), str(m.open_requests))
         lines = [f"[red]VIOLATION[/] {escape(v)}" for v in report.all_violations]
+        for m in report.models:  # pipeline facts: who retrained last, and requests waiting for an approver
+            if m.last_retrain:
+                r = m.last_retrain
+                lines.append(f"{escape(m.model)}: last retrain v{r['version']} {str(r['at'])[:16].replace('T', ' ')} "
+                             f"by {escape(str(r['by']))} ({escape(str(r['via']))})")
+            lines += [f"{escape(m.model)}: request {q['id']} v{q['version']} → {escape(q['alias'])} by "
+                      f"{escape(q['requested_by'])} ({escape(q['via'])}) awaits an approver"
+                      for q in m.open_request_list]
         lines += [f"[yellow]FLAG[/] {escape(f)}" for f in report.flags[:10]]
         if len(report.flags) > 10:
             lines.append(f"[yellow]FLAG[/] … and {len(report.flags) - 10} more (`workbench governance report --json`)")

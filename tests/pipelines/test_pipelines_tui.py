@@ -1,0 +1,39 @@
+"""The Pipelines tab: `6` shows each pipeline's trigger, next slot, last run and outcome; a highlighted one
+shows its recent runs and steps. Pilot presses the keys on a real workspace."""
+
+from __future__ import annotations
+
+from pipeline_fixtures import write_pipeline
+
+from workbench.pipelines.run import run_pipeline
+from workbench.pipelines.spec import load_pipeline
+
+
+async def test_pipelines_tab_shows_next_and_last_runs(sample_workspace) -> None:
+    from textual.widgets import DataTable, Static
+
+    from workbench.tui.app import WorkbenchApp
+
+    ws = sample_workspace
+    write_pipeline(ws, "nightly", '[trigger]\ncron = "0 2 * * *"\n\n[[steps]]\nkind = "noop"\n')
+    write_pipeline(ws, "broken", '[[steps]]\nkind = "score"\nmodel = "nosuch"\ntable = "penguins"\ninto = "o"\n')
+    run_pipeline(ws, load_pipeline(ws, "nightly"))
+    run_pipeline(ws, load_pipeline(ws, "broken"))
+    app = WorkbenchApp(ws)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("6")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        table = app.query_one("#pipelines-table", DataTable)
+        rows = {table.get_row_at(i)[0]: table.get_row_at(i) for i in range(table.row_count)}
+        assert set(rows) == {"nightly", "broken"}
+        assert rows["nightly"][1] == "cron 0 2 * * *" and rows["nightly"][2].endswith("02:00")
+        assert "succeeded" in str(rows["nightly"][4]) and "failed" in str(rows["broken"][4])
+        assert rows["broken"][2] == "—"  # manual: no next slot
+        table.focus()
+        table.move_cursor(row=list(rows).index("broken"))
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        detail = str(app.query_one("#pipeline-detail", Static).render())
+        assert "broken" in detail and "1 score ✗" in detail and "nosuch" in detail

@@ -1,0 +1,1 @@
+"""`workbench scheduler`: the foreground service that runs pipelines when their triggers fire."""
