@@ -6,6 +6,7 @@ import math
 from decimal import Decimal
 from typing import Any
 
+from rich.cells import cell_len
 from rich.markup import escape
 from rich.text import Text
 from textual.app import ComposeResult
@@ -62,6 +63,10 @@ def grid_cell(value: Any, numeric: bool) -> str | Text:
     return cell_text(value)
 
 
+def _cell_width(cell: str | Text) -> int:
+    return cell.cell_len if isinstance(cell, Text) else cell_len(cell)
+
+
 class PageGrid(Widget):
     """Caption + DataTable of one Page; never more rows than one page."""
 
@@ -102,11 +107,15 @@ class PageGrid(Widget):
         numeric = [is_numeric_type(dtype) for dtype in page.dtypes]
         sort = page.query.sort if page.query is not None else None
         arrow = " ▼" if page.query is not None and page.query.descending else " ▲"
-        for name, dtype, is_number in zip(page.columns, page.dtypes, numeric):
+        rows = [tuple(grid_cell(v, n) for v, n in zip(row, numeric)) for row in page.rows]
+        for i, (name, dtype, is_number) in enumerate(zip(page.columns, page.dtypes, numeric)):
             label = Text.from_markup(f"{escape(name)}{arrow if name == sort else ''}\n[dim]{escape(dtype.lower())}[/]",
                                      justify="right" if is_number else "left")
-            table.add_column(label, key=name)
-        table.add_rows([tuple(grid_cell(v, n) for v, n in zip(row, numeric)) for row in page.rows])
+            # Widths from this page's cells, set here: DataTable's own measuring happens on a later idle, and a
+            # screen painted before it showed every text column cut to its header's width.
+            width = max([_cell_width(line) for line in label.split()] + [_cell_width(r[i]) for r in rows])
+            table.add_column(label, key=name, width=width)
+        table.add_rows(rows)
         if page.columns:
             table.move_cursor(row=0, column=min(column, len(page.columns) - 1))
         self.set_caption(caption)
