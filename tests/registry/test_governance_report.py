@@ -76,3 +76,31 @@ def test_policy_errors_name_the_key_and_are_never_adopted(sample_workspace: Work
             adopt_policy(ws)
         assert load_policy(ws).required_approvals == 1  # the policy in force is the adopted one, unchanged
         sample_workspace.settings_path.write_text(body)
+
+
+def test_report_says_when_the_champion_was_last_evaluated_and_what_serving_it_did(with_champion: Workspace,
+                                                                                  cli) -> None:
+    from workbench.audit import AuditLog
+
+    set_alias(with_champion, parse_ref("species:2"), "challenger", "try v2")
+    evaluation = evaluate_model(with_champion, "species", holdout_of=2)
+    with AuditLog(with_champion.audit_path, with_champion.root) as log:  # a service that answered 7 requests
+        log.record_many([
+            {"kind": "serve.started", "actor": "alice", "subject": "species@champion",
+             "params": {"model": "species", "version": 1, "port": 8001, "pid": 4}},
+            {"kind": "serve.stats", "actor": "alice", "subject": "species@champion",
+             "params": {"model": "species", "version": 1, "requests": 7, "rows": 70, "errors": 0,
+                        "latency_p99_ms": 3.0, "psi": {"island": 0.01}, "drifted_features": []}},
+            {"kind": "serve.stopped", "actor": "alice", "subject": "species@champion",
+             "params": {"model": "species", "version": 1, "port": 8001, "requests": 7}}])
+    (m,) = governance_report(with_champion).models
+    e = m.last_evaluation
+    assert e is not None and e["rows"] == evaluation["row_count"] and e["champion_version"] == 1
+    assert e["scores"] == {str(r["version"]): r["score"] for r in evaluation["results"]}
+    assert e["champion_beaten"] == evaluation["champion_beaten"]
+    assert m.serving is not None and m.serving["requests"] == 7 and m.serving["open_services"] == 0
+    done = cli("-w", str(with_champion.root), "governance", "report")
+    assert "species: last evaluation" in done.stdout and f"on {evaluation['row_count']} rows" in done.stdout
+    assert "species v1 serving: 7 request(s), 70 row(s), 0 error(s)" in done.stdout
+    as_json = json.loads(cli("-w", str(with_champion.root), "governance", "report", "--json").stdout)
+    assert as_json["models"][0]["last_evaluation"]["best_version"] == evaluation["best_version"]

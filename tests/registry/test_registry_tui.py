@@ -104,3 +104,28 @@ async def test_register_a_finished_run_and_see_governance(sample_workspace: Work
         assert table.row_count == 1 and table.get_row_at(0)[:2] == ["penguin_species", "none"]
     with RegistryStore.open(ws) as store:
         assert store.get_version("penguin_species", 1)["run_id"] == run_id
+
+
+async def test_governance_view_shows_the_last_evaluation_and_serving(with_champion: Workspace) -> None:
+    from textual.widgets import Static
+
+    from workbench.audit import AuditLog
+    from workbench.registry.evaluate import evaluate_model
+    from workbench.registry.promotion import set_alias
+    from workbench.tui.app import WorkbenchApp
+
+    set_alias(with_champion, parse_ref("species:2"), "challenger", "try v2")
+    evaluation = evaluate_model(with_champion, "species", holdout_of=2)
+    with AuditLog(with_champion.audit_path, with_champion.root) as log:
+        log.record_many([{"kind": "serve.started", "actor": "alice", "subject": "species@champion",
+                          "params": {"model": "species", "version": 1, "port": 8001, "pid": 4}}])  # no stop: live
+    app = WorkbenchApp(with_champion)
+    async with app.run_test(size=(180, 50)) as pilot:
+        await _open_models(app, pilot)
+        await pilot.press("v")
+        await _settle(app, pilot)
+        shown = str(app.query_one("#governance-violations", Static).render())
+        outcome = "beat the champion" if evaluation["champion_beaten"] else "the champion held"
+        assert "species: last evaluation" in shown and f"on {evaluation['row_count']} rows: {outcome}" in shown
+        assert "species v1 serving: 0 request(s)" in shown and "1 service(s) started with no stop recorded" in shown
+        assert "species: data penguins v1" in shown  # the champion's training table and its certification

@@ -47,6 +47,17 @@ def report(state: CliState, as_json: bool) -> None:
             if m.last_retrain:
                 r = m.last_retrain
                 click.echo(f"{m.model}: last retrain v{r['version']} {str(r['at'])[:19]} by {r['by']} ({r['via']})")
+            if m.last_evaluation:
+                e = m.last_evaluation
+                scores = ", ".join(f"v{v} {score:.4f}" if isinstance(score, (int, float)) else f"v{v} n/a"
+                                   for v, score in e["scores"].items())
+                outcome = (f"v{e['best_version']} beat champion v{e['champion_version']}" if e["champion_beaten"]
+                           else f"champion v{e['champion_version']} held" if e["champion_version"] is not None
+                           else f"best v{e['best_version']}")
+                click.echo(f"{m.model}: last evaluation {str(e['at'])[:19]} by {e['by']} on {e['rows']} rows "
+                           f"({e['metric']}: {scores}): {outcome}")
+            if m.serving and m.champion_version is not None:
+                click.echo(f"{m.model} v{m.champion_version} serving: {m.serving['summary']}")
             for q in m.open_request_list:
                 click.echo(f"{m.model}: open request {q['id']} (v{q['version']} → {q['alias']}) by "
                            f"{q['requested_by']} ({q['via']}), awaiting approval")

@@ -52,6 +52,9 @@ class ModelStatus:
     training_tables: list[dict[str, Any]] = field(default_factory=list)
     open_request_list: list[dict[str, Any]] = field(default_factory=list)  # id, version, by, via (a pipeline?)
     last_retrain: dict[str, Any] | None = None  # newest version: when, run, by whom, via a pipeline or manual
+    # newest `model.evaluated`: when, by whom, on which rows, each version's score, whether the champion lost
+    last_evaluation: dict[str, Any] | None = None
+    serving: dict[str, Any] | None = None  # what serving the champion did (`registry/serving.py`)
     violations: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -260,6 +263,7 @@ def governance_report(workspace: Workspace, policy: Policy | None = None, now: d
     report.violations.extend(refused)
     if models:
         _retrain_facts(workspace, models)
+        _serving_facts(workspace, models)
     _signature_summary(workspace, report)
     if policy.require_audit_verified and not verified:
         report.violations.append(f"the audit log does not verify (whole workspace): {summary}")
@@ -284,10 +288,35 @@ def _retrain_facts(workspace: Workspace, models: list[ModelStatus]) -> None:
                                         "AND run_id = ? ORDER BY seq DESC LIMIT 1", [run_id]).fetchone()
                 m.last_retrain = {"at": ts, "version": json.loads(params).get("version"), "run_id": run_id,
                                   "by": actor, "via": f"pipeline:{step[0]}" if step else "manual"}
+            row = log.conn.execute("SELECT ts, actor, params FROM events WHERE kind = 'model.evaluated' "
+                                   "AND subject = ? ORDER BY seq DESC LIMIT 1", [m.model]).fetchone()
+            if row is not None:
+                ts, actor, params = row
+                p = json.loads(params)
+                m.last_evaluation = {
+                    "at": ts, "by": actor, "metric": p.get("metric"), "data_source": p.get("data_source"),
+                    "rows": p.get("rows"), "champion_version": p.get("champion_version"),
+                    "best_version": p.get("best_version"),
+                    "scores": {str(r.get("version")): r.get("score") for r in p.get("results") or []},
+                    "champion_beaten": p.get("champion_version") is not None
+                    and p.get("best_version") != p.get("champion_version")}
             for r in m.open_request_list:
                 found = log.conn.execute("SELECT params FROM events WHERE kind = 'model.promotion_requested' "
                                          "AND seq = ?", [r.pop("_seq", None)]).fetchone()
                 r["via"] = (json.loads(found[0]).get("via") if found else None) or "manual"
+
+
+def _serving_facts(workspace: Workspace, models: list[ModelStatus]) -> None:
+    """What `workbench serve` did with each champion, summed from its `serve.*` events."""
+    from workbench.audit import AuditLog
+    from workbench.registry.serving import serving_records
+
+    with AuditLog(workspace.audit_path, workspace.root) as log:
+        served = serving_records(log)
+    for m in models:
+        if m.champion_version is not None:
+            record = served.get((m.model, m.champion_version))
+            m.serving = {**record.as_dict(), "summary": record.summary()} if record else {"summary": "never served"}
 
 
 def _signature_summary(workspace: Workspace, report: GovernanceReport) -> None:

@@ -85,6 +85,18 @@ class GovernanceView(Widget):
                 r = m.last_retrain
                 lines.append(f"{escape(m.model)}: last retrain v{r['version']} {str(r['at'])[:16].replace('T', ' ')} "
                              f"by {escape(str(r['by']))} ({escape(str(r['via']))})")
+            for t in m.training_tables:
+                certified = (f"v{t['last_certified_version']} {str(t['last_certified'])[:16].replace('T', ' ')}"
+                             if t.get("last_certified") else "never")
+                lines.append(f"{escape(m.model)}: data {escape(str(t['table']))} v{t['version']} {escape(str(t['state']))}"
+                             f", last certified {certified}")
+            if m.last_evaluation:
+                e = m.last_evaluation
+                outcome = (f"v{e['best_version']} beat the champion" if e["champion_beaten"] else "the champion held")
+                lines.append(f"{escape(m.model)}: last evaluation {str(e['at'])[:16].replace('T', ' ')} on "
+                             f"{e['rows']} rows: {outcome}")
+            if m.serving and m.champion_version is not None:
+                lines.append(f"{escape(m.model)} v{m.champion_version} serving: {escape(m.serving['summary'])}")
             lines += [f"{escape(m.model)}: request {q['id']} v{q['version']} → {escape(q['alias'])} by "
                       f"{escape(q['requested_by'])} ({escape(q['via'])}) awaits an approver"
                       for q in m.open_request_list]
