@@ -157,6 +157,11 @@ def verdicts(row: dict[str, Any]) -> dict[str, Any]:
     r_def, r_flaml, r_ag = ratio(metric, wb, best_default), ratio(metric, wb, s.get("flaml", float("nan"))), \
         ratio(metric, wb, s.get("autogluon", float("nan")))
     wall = row["wall_s"].get("workbench")
+    if "workbench" in row["errors"]:  # a failed run fails every condition it was meant to meet
+        ran = lambda c: c in s and s[c] == s[c]  # noqa: E731
+        return {"vs_defaults": r_def, "vs_flaml": r_flaml, "vs_autogluon": r_ag,
+                "defaults_ok": False if defaults else None, "flaml_ok": False if ran("flaml") else None,
+                "autogluon": "AutoGluon" if ran("autogluon") else None, "in_budget": False}
     return {
         "vs_defaults": r_def, "vs_flaml": r_flaml, "vs_autogluon": r_ag,
         "defaults_ok": None if r_def != r_def else r_def >= 1 - DEFAULTS_TOLERANCE,
