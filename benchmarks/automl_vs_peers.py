@@ -316,6 +316,11 @@ def worker_defaults(folder: Path, contender: str) -> None:
     else:
         from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
+        # HistGB refuses a categorical of more than 255 categories (nyc_flights' tailnum): give it their codes.
+        for c in meta["categorical"]:
+            if len(X[c].cat.categories) > 255:
+                X[c], X_test[c] = (X[c].cat.codes.replace(-1, float("nan")).astype(float),
+                                   X_test[c].cat.codes.replace(-1, float("nan")).astype(float))
         model = (HistGradientBoostingRegressor if regression else HistGradientBoostingClassifier)(
             categorical_features="from_dtype", random_state=meta["seed"])
     t0 = time.monotonic()
