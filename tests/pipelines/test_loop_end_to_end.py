@@ -11,9 +11,20 @@ import shutil
 
 import polars as pl
 import pytest
-from pipeline_fixtures import (SAMPLE_DATA, SMTP_PASSWORD, WEBHOOK_TOKEN, as_user, at,  # noqa: F401
-                               configure_alerts, declared_team, events, http_sink, smtp_sink, train,
-                               write_pipeline)
+from pipeline_fixtures import (
+    SAMPLE_DATA,
+    SMTP_PASSWORD,
+    WEBHOOK_TOKEN,
+    as_user,
+    at,
+    configure_alerts,
+    declared_team,
+    events,
+    http_sink,
+    smtp_sink,
+    train,
+    write_pipeline,
+)
 
 from workbench.lake.catalog import table_versions
 from workbench.lake.engine import open_lake
