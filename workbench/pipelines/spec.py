@@ -10,7 +10,7 @@ cron = "0 2 * * *"            # five-field cron, UTC
 catch_up_hours = 6            # cron only: after downtime, missed slots newer than this run once, never a burst
 
 [[steps]]
-kind = "refresh"              # refresh a source (workbench.sources)
+kind = "refresh"              # refresh a source (workbench.sources); a new version failing its checks fails the step
 source = "penguins_csv"
 [[steps]]
 kind = "check"                # check a table's expectations (workbench.checks); a failure stops the pipeline
