@@ -20,8 +20,8 @@ from pipeline_fixtures import (
     configure_alerts,
     declared_team,
     events,
-    http_sink,
-    smtp_sink,
+    http_sink,  # noqa: F401 - a fixture
+    smtp_sink,  # noqa: F401 - a fixture
     train,
     write_pipeline,
 )
@@ -160,6 +160,10 @@ def test_the_loop_end_to_end(loop_workspace, http_sink, smtp_sink, cli, monkeypa
     with pytest.raises(PolicyError, match="four-eyes"):  # it still needs an approver
         approve_request(ws, request["id"])
     _assert_trained_on(ws, run_id, table="penguins", version=2)
+    assert approve_request(as_user(monkeypatch, ws, "bob"), request["id"])["state"] == "approved"
+    ws = as_user(monkeypatch, ws, "sched")
+    with RegistryStore.open(ws) as store:
+        assert store.aliases("species")["champion"]["version"] == 2  # the loop closed, by a second person
     assert http_sink.received == [] and smtp_sink.messages == []  # nothing went wrong yet
 
     # 2. A file that breaks the expectations arrives; the 02:15 slot refreshes it and stops there.
@@ -172,12 +176,14 @@ def test_the_loop_end_to_end(loop_workspace, http_sink, smtp_sink, cli, monkeypa
     assert any(f.startswith("species has 5 values outside the allowed set") for f in failed["failures"])
     assert any(f.startswith("body_mass_g has 5 values above 7000") for f in failed["failures"]), failed
     assert [c["version"] for c in events(ws, "lake.certified", "penguins")] == [1, 2]  # v3 is not certified
-    assert [v for v, _, _ in _versions(ws)] == [1, 2, 3]
+    versions = _versions(ws)
+    assert [(v, rows) for v, rows, _ in versions] == [(1, 344), (2, 384), (3, 389)]  # each a whole snapshot
+    assert versions[2][2].startswith("source penguins: 3 file(s)")
     _, second_ingest = events(ws, "pipeline.finished", "ingest")
     assert second_ingest["outcome"] == "failed" and "failed its checks" in second_ingest["error"]
     assert len(events(ws, "pipeline.started", "retrain")) == 1  # no certification, no retrain
     with RegistryStore.open(ws) as store:
-        assert store.aliases("species")["challenger"]["version"] == 2
+        assert len(store.versions("species")) == 2  # no new challenger
 
     conditions = [p["body"]["condition"] for p in http_sink.received]
     assert conditions == ["check:penguins", "pipeline:ingest:failed"]
