@@ -7,11 +7,11 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from checks_fixtures import NOW, events, readings_ws, write_expectations
+from checks_fixtures import NOW, events, readings_ws, write_expectations  # noqa: F401 - readings_ws is a fixture
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "pipelines"))
 
-from pipeline_fixtures import configure_alerts, free_port, http_sink
+from pipeline_fixtures import configure_alerts, free_port, http_sink  # noqa: E402,F401 - http_sink is a fixture
 
 FAILING = "[columns.temp]\nnot_null = true\n"  # day1.csv has a missing temp
 PASSING = "min_rows = 1\n"
