@@ -215,3 +215,28 @@ def _assert_trained_on(ws, run_id: str, *, table: str, version: int) -> None:
         (data_version, params), = log.conn.execute(
             "SELECT data_version, params FROM events WHERE run_id = ? AND kind = 'run.started'", [run_id]).fetchall()
     assert json.loads(params)["spec"]["data"]["table"] == table and data_version == version
+
+
+def test_pipelines_may_name_a_table_that_its_source_creates_on_the_first_refresh(empty_workspace) -> None:
+    """A new workspace: source, expectations and both pipelines declared before the table exists. The
+    scheduler starts (the files are valid), the first slot creates and certifies the table, and that
+    certification runs the downstream pipeline."""
+    from workbench.pipelines.spec import load_pipelines
+    from workbench.sources.declare import add_source
+
+    ws = empty_workspace
+    (ws.root / "incoming").mkdir()
+    (ws.root / "incoming" / "day1.csv").write_text("id,temp\n1,12.5\n2,14.0\n")
+    add_source(ws, "readings", "readings", path="incoming")
+    (ws.root / "expectations").mkdir()
+    (ws.root / "expectations" / "readings.toml").write_text("min_rows = 1\n[columns.temp]\nnot_null = true\n")
+    write_pipeline(ws, "ingest", '[trigger]\ncron = "0 2 * * *"\n[[steps]]\nkind = "refresh"\nsource = "readings"\n')
+    write_pipeline(ws, "downstream", '[trigger]\ncertified = "readings"\n[[steps]]\nkind = "check"\n'
+                                     'table = "readings"\n')
+    assert sorted(load_pipelines(ws)) == ["downstream", "ingest"]
+
+    serve(ws, ManualClock(at("2026-03-01T01:59:30+00:00")), poll_s=600, until=at("2026-03-01T02:00:30+00:00"))
+    assert [(f["subject"], f["outcome"]) for f in events(ws, "pipeline.finished")] == [
+        ("ingest", "succeeded"), ("downstream", "succeeded")]
+    assert [c["trigger"] for c in events(ws, "lake.checked", "readings")] == [
+        "source readings via pipeline:ingest", "pipeline:downstream"]
