@@ -47,16 +47,17 @@ def test_missing_partner_module_fails_the_step_in_one_sentence(sample_workspace,
 def test_a_failed_check_stops_the_pipeline_and_alerts(sample_workspace, monkeypatch, http_sink) -> None:
     calls = []
     sources = types.ModuleType("workbench.sources.refresh")
-    sources.refresh_source = lambda ws, name: calls.append(("refresh", name)) or RefreshOutcome(True, "penguins", 2)
+    sources.refresh_source = lambda ws, name, *, now, via: calls.append(("refresh", name, via)) or RefreshOutcome(
+        True, "penguins", 2)
     checks = types.ModuleType("workbench.checks.run")
-    checks.check_table = lambda ws, table, version=None: calls.append(("check", table)) or CheckOutcome(
-        table, 2, False, False, ["bill_length_mm: 3 nulls (expected none)"])
+    checks.check_table = lambda ws, table, version=None, *, now, trigger: calls.append(
+        ("check", table, trigger)) or CheckOutcome(table, 2, False, False, ["bill_length_mm: 3 nulls (expected none)"])
     monkeypatch.setitem(sys.modules, "workbench.sources.refresh", sources)
     monkeypatch.setitem(sys.modules, "workbench.checks.run", checks)
     ws = configure_alerts(sample_workspace, url=http_sink.url)
     write_pipeline(ws, "p", PIPELINE)
     outcome = run_pipeline(ws, load_pipeline(ws, "p"), now=at("2026-03-01T02:00:00+00:00"))
-    assert calls == [("refresh", "penguins_csv"), ("check", "penguins")]
+    assert calls == [("refresh", "penguins_csv", "pipeline:p"), ("check", "penguins", "pipeline:p")]
     assert outcome.failed_step == 2 and "bill_length_mm: 3 nulls" in outcome.error
     assert [s["index"] for s in events(ws, "pipeline.step_finished", "p")] == [1]  # step 3 never ran
     (post,) = http_sink.received

@@ -3,12 +3,13 @@
 Every check is a `lake.checked` event (passed or not, with one sentence per failure); a version that passes
 is also `lake.certified`, naming the expectations' SHA-256, in the same transaction: the certifier is the
 acting OS identity, as for every event. Runs refuse versions that failed or were never checked
-(`lake/certification.py`); pipelines trigger on `lake.certified`.
+(`lake/certification.py`); pipelines trigger on `lake.certified`. A version that fails also alerts
+(`check:TABLE`, when `[alerts]` is configured), whoever ran the check: a refresh, `lake check`, a pipeline.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,6 +34,7 @@ class CheckOutcome:
     expectations_sha: str | None = None
     rows: int | None = None
     psi: dict[str, float | None] = field(default_factory=dict)
+    alert: str | None = None  # a failure's alert: sent, failed, throttled, unconfigured or "not sent: why"
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -89,6 +91,7 @@ def check_table(ws: Workspace, table: str, version: int | None = None, *, now: d
     from workbench.lake.names import check_table_name
 
     require_role(ws, "contributor", "Certifying a table version")
+    now = now or datetime.now(UTC)  # one clock for freshness and the alert's throttle (a pipeline passes its own)
     with open_lake(ws, read_only=True) as lake:
         from workbench.lake.catalog import require_table
 
@@ -97,7 +100,7 @@ def check_table(ws: Workspace, table: str, version: int | None = None, *, now: d
         if exp is None:
             raise ExpectationsError(f"Table {table!r} has no expectations; write them in "
                                     f"{expectations_path(ws, table)} first.")
-        outcome = evaluate(ws, lake, exp, version, now or datetime.now(UTC))
+        outcome = evaluate(ws, lake, exp, version, now)
         found = resolve_version(lake, table, outcome.version)
     events: list[dict[str, Any]] = [{
         "kind": CHECKED, "actor": ws.actor, "subject": table, "data_version": outcome.version,
@@ -113,7 +116,29 @@ def check_table(ws: Workspace, table: str, version: int | None = None, *, now: d
                                   "expectations": str(exp.path.relative_to(ws.root)), "trigger": trigger}})
     with AuditLog(ws.audit_path, ws.root) as log:
         log.record_many(events)
+    if not outcome.passed:
+        outcome = replace(outcome, alert=_alert_failed(ws, outcome, now, trigger))
     return outcome
+
+
+def _alert_failed(ws: Workspace, outcome: CheckOutcome, now: datetime, trigger: str) -> str:
+    """Tell someone a version failed (`check:TABLE`); best-effort: the verdict is recorded already, and an
+    alert that cannot be sent (or a malformed `[alerts]` section) never changes it or the exit code."""
+    from workbench.alerts.config import load_alert_settings
+    from workbench.alerts.notify import notify
+
+    try:
+        settings = load_alert_settings(ws)
+        if not settings.configured:
+            return "unconfigured"
+        shown = "; ".join(outcome.failures[:3])
+        return notify(ws, f"check:{outcome.table}",
+                      f"{outcome.table} version {outcome.version} failed its checks: {shown}",
+                      {"table": outcome.table, "version": outcome.version, "failures": outcome.failures[:20],
+                       "trigger": trigger, "expectations_sha": outcome.expectations_sha},
+                      now=now, settings=settings).status
+    except Exception as exc:  # noqa: BLE001 - an alert never decides a check's result
+        return f"not sent: {exc.message if isinstance(exc, WorkbenchError) else type(exc).__name__}"
 
 
 class ChecksFailedError(WorkbenchError):

@@ -341,6 +341,7 @@ def cleanup(state: CliState, dry_run: bool, as_json: bool) -> None:
 def check(state: CliState, table: str, as_json: bool) -> None:
     """Check TABLE[@V] against expectations/TABLE.toml; certify it if it passes (exit 1 if it fails)."""
     from workbench.checks.run import ChecksFailedError, check_table
+    from workbench.cli.output import echo_alert
 
     name, version = _table_and_version(table, None)
     outcome = check_table(state.workspace(), name, version)
@@ -354,5 +355,6 @@ def check(state: CliState, table: str, as_json: bool) -> None:
             click.echo(f"  ✗ {line}")
         for line in outcome.notes:
             click.echo(f"  · {line}")
+        echo_alert(outcome.table, outcome.alert)
     if not outcome.passed:
         raise ChecksFailedError(f"{outcome.table} version {outcome.version} failed its checks; it is not certified.")

@@ -12,6 +12,12 @@ def echo_json(value: Any) -> None:
     click.echo(json.dumps(value, indent=2, default=str, ensure_ascii=False))
 
 
+def echo_alert(table: str, status: str | None) -> None:
+    """What became of a failed check's alert (`check:TABLE`), when alerts are configured."""
+    if status and status != "unconfigured":
+        click.echo(f"  alert {status} (check:{table})")
+
+
 def _cell(value: Any, raw: bool = False) -> str:
     if value is None:
         return "NULL" if raw else ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from workbench.cli.context import CliState, pass_state
-from workbench.cli.output import echo_json, echo_table
+from workbench.cli.output import echo_alert, echo_json, echo_table
 
 
 @click.group()
@@ -73,6 +73,8 @@ def refresh(state: CliState, name: str, as_json: bool) -> None:
         click.echo(f"{outcome.table}: version {outcome.version} from source {outcome.source}; {verdict}.")
         for line in (checks.failures if checks else []):
             click.echo(f"  ✗ {line}")
+        if checks is not None:
+            echo_alert(outcome.table, checks.alert)
     if outcome.checks is not None and not outcome.checks.passed:
         raise ChecksFailedError(f"{outcome.table} version {outcome.version} failed its checks; it is not certified "
                                 "and runs will not train on it.")

@@ -46,18 +46,30 @@ def _plain(value: Any) -> Any:
 
 
 def run_refresh(ws: Workspace, step: Step, ctx: StepContext) -> dict[str, Any]:
-    outcome = _partner("workbench.sources.refresh", "refresh_source")(ws, step.options["source"])
-    return {"source": step.options["source"], "changed": bool(outcome.changed), "table": outcome.table,
-            "version": outcome.version}
+    """Refresh a source on the pipeline's clock; a new version that fails its checks fails the step (as
+    `workbench sources refresh` exits 1), so nothing after it works on uncertified data."""
+    outcome = _partner("workbench.sources.refresh", "refresh_source")(ws, step.options["source"], now=ctx.now,
+                                                                       via=ctx.via)
+    checks = getattr(outcome, "checks", None)
+    result = {"source": step.options["source"], "changed": bool(outcome.changed), "table": outcome.table,
+              "version": outcome.version, "certified": bool(checks.certified) if checks is not None else None}
+    if checks is not None and not checks.passed:
+        raise StepFailed(f"Source {step.options['source']} wrote {outcome.table} v{outcome.version}, which failed "
+                         f"its checks: {_shown(checks.failures)}.")
+    return result
+
+
+def _shown(failures: list[Any]) -> str:
+    return "; ".join(map(str, failures[:3])) or "no detail"
 
 
 def run_check(ws: Workspace, step: Step, ctx: StepContext) -> dict[str, Any]:
-    outcome = _partner("workbench.checks.run", "check_table")(ws, step.options["table"])
+    outcome = _partner("workbench.checks.run", "check_table")(ws, step.options["table"], now=ctx.now,
+                                                              trigger=ctx.via)
     result = {"table": outcome.table, "version": outcome.version, "passed": bool(outcome.passed),
               "certified": bool(outcome.certified), "failures": [_plain(f) for f in outcome.failures]}
     if not outcome.passed:
-        shown = "; ".join(map(str, outcome.failures[:3])) or "no detail"
-        raise StepFailed(f"Table {outcome.table} v{outcome.version} failed its checks: {shown}.")
+        raise StepFailed(f"Table {outcome.table} v{outcome.version} failed its checks: {_shown(outcome.failures)}.")
     return result
 
 

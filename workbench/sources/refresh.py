@@ -29,8 +29,10 @@ class RefreshOutcome:
         return d
 
 
-def refresh_source(ws: Workspace, name: str, *, now: datetime | None = None) -> RefreshOutcome:
-    """Look for new content at source `name`; ingest, audit and check it if there is any."""
+def refresh_source(ws: Workspace, name: str, *, now: datetime | None = None,
+                   via: str | None = None) -> RefreshOutcome:
+    """Look for new content at source `name`; ingest, audit and check it if there is any. `now`: the clock
+    of the checks (freshness, alert throttle); `via`: who asked, e.g. `pipeline:NAME` (recorded)."""
     from workbench.access.actions import require_role
     from workbench.audit import AuditLog
     from workbench.checks.expectations import load_expectations
@@ -55,9 +57,9 @@ def refresh_source(ws: Workspace, name: str, *, now: datetime | None = None) -> 
         log.record("source.refreshed", actor=ws.actor, subject=decl.table, data_version=version,
                    fingerprint=current.fingerprint if current else None,
                    params={"source": decl.name, "table": decl.table, "version": version,
-                           "changed": written is not None, "kind": decl.kind})
+                           "changed": written is not None, "kind": decl.kind, **({"via": via} if via else {})})
     checks = None
     if written is not None and has_expectations(ws, decl.table):
-        checks = check_table(ws, decl.table, written.version, now=now, trigger=f"source {decl.name}")
+        checks = check_table(ws, decl.table, written.version, now=now, trigger=f"source {decl.name}" + (f" via {via}" if via else ""))
     return RefreshOutcome(source=decl.name, table=decl.table, changed=written is not None, version=version,
                           checks=checks)

@@ -208,6 +208,8 @@ class LakePane(Widget):
             text = f"{table} v{outcome.version} certified ({outcome.rows:,} rows)."
         else:
             text = f"{table} v{outcome.version} failed {len(outcome.failures)} check(s): " + " ".join(outcome.failures[:3])
+            if outcome.alert not in (None, "unconfigured"):
+                text += f" (alert {outcome.alert})"
         self.post_message(self.CheckDone(text, "information" if outcome.passed else "error"))
 
     @on(CheckDone)
