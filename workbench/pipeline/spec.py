@@ -45,6 +45,9 @@ class RunSpec:
     max_trials: int | None = None  # stop the search earlier than the budget (reproducible runs)
     keep_leaky_columns: bool | tuple[str, ...] = False  # True keeps every flagged column
     backend: str = "local"
+    # The saved model is refitted on every row (training + holdout) once the holdout has scored a model of the
+    # training rows; false saves the model of the training rows itself.
+    refit_all: bool = True
     # Options of the compute back-end for this run (win over `[backends.<name>]` in workbench.toml).
     backend_options: dict[str, Any] = field(default_factory=dict, hash=False)
     description: str = ""
@@ -66,6 +69,7 @@ class RunSpec:
 _TOP_KEYS = {
     "name", "description", "data", "target", "task", "metric", "holdout", "cv_folds", "time_budget_s",
     "exclude_columns", "candidates", "seed", "backend", "backend_options", "max_trials", "keep_leaky_columns",
+    "refit_all",
 }
 _DATA_KEYS = {"table", "version", "query"}
 
@@ -152,6 +156,9 @@ def parse_spec(
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             finite_number(value, f"backend_options.{key}", error=SpecError, where=where)
     seed = whole_number(raw.get("seed", 42), "seed", 0, SEED_MAX, error=SpecError, where=where)
+    refit_all = raw.get("refit_all", True)
+    if not isinstance(refit_all, bool):
+        raise SpecError(f"{where}: refit_all must be true or false.")
     return RunSpec(
         name=str(raw.get("name", name_hint)),
         description=str(raw.get("description", "")),
@@ -167,6 +174,7 @@ def parse_spec(
         seed=seed,
         max_trials=max_trials,
         keep_leaky_columns=keep_leaky,
+        refit_all=refit_all,
         backend=str(raw.get("backend", default_backend)),
         backend_options=dict(backend_options),
         source_path=source,

@@ -78,7 +78,9 @@ def _num(value: Any, fmt: str) -> str:
 def leaderboard_rows(board: list[dict[str, Any]], metric: str, best_model: str | None,
                      holdout_scores: dict[str, float]) -> list[tuple[str, ...]]:
     """One row per model family, in leaderboard order (the columns of `LEADERBOARD_COLUMNS`). A family whose
-    every trial failed has no score; the holdout score exists for the final (best) model only."""
+    every trial failed has no score; the holdout score exists for the saved model (flagged `chosen`; older
+    runs: the best model's family) and for runner-ups a confirm round scored (`holdout_<metric>`)."""
+    flagged = any("chosen" in entry for entry in board)
     rows = []
     for rank, entry in enumerate(board, 1):
         model = str(entry.get("model", "?"))
@@ -87,7 +89,11 @@ def leaderboard_rows(board: list[dict[str, Any]], metric: str, best_model: str |
                                               if isinstance(entry.get(metric + "_std"), (int, float)) else "")
         else:
             score = "failed"
-        holdout = _num(holdout_scores.get(metric), ".4f") if model == best_model else ""
+        saved = entry.get("chosen") if flagged else model == best_model
+        own = entry.get(f"holdout_{metric}")
+        holdout = _num(holdout_scores.get(metric) if saved and holdout_scores else own, ".4f")
+        if saved:
+            model += " ◆"  # the saved model (it may not be the CV leader: see the run's summary)
         p50, p95 = entry.get("latency_p50_ms"), entry.get("latency_p95_ms")
         latency = f"{p50:.1f}/{p95:.1f}" if isinstance(p50, (int, float)) and isinstance(p95, (int, float)) else ""
         rows.append((str(rank), model, score, holdout, _num(entry.get("fit_time_s"), ".2f"),
