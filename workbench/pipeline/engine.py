@@ -130,10 +130,16 @@ def run_automl(frame: pl.DataFrame, spec: RunSpec, progress: Progress | None = N
 
 
 def _run_stages(ctx: stages.RunContext, rows: stages.Rows) -> AutoMLResult:
-    from workbench.pipeline.leaderboard import build_leaderboard, rank_rows, trial_row
+    from workbench.pipeline import ensemble
 
     state, record = stages.search(ctx, rows)
     choice = stages.choose_trial(ctx, state)
+    selection, no_ensemble = ensemble.select(ctx, rows, state)
+    ensembled = ensemble.fit(ctx, rows, selection, record) if selection is not None else None
+    if selection is not None and ensembled is None:
+        no_ensemble = "a member's fit failed; the best single model is saved"
+    if ensembled is not None:
+        return _result(ctx, rows, state, choice, record, None, ensembled, selection, no_ensemble)
     confirmed = stages.confirm(ctx, rows, state, choice, record)
     trial, why = choice.trial, choice.reason
     if confirmed is not None:
@@ -145,22 +151,44 @@ def _run_stages(ctx: stages.RunContext, rows: stages.Rows) -> AutoMLResult:
         if winner is not trial:
             why = f"{stages.label(winner)} won the confirm round over the CV choice {stages.label(trial)}; " + why
         trial = winner
-    n_jobs = record.n_jobs
-    fitted = stages.fit_final(ctx, rows, trial, confirmed, record, stages.search_problem(ctx, rows, n_jobs))
+    fitted = stages.fit_final(ctx, rows, trial, confirmed, record, stages.search_problem(ctx, rows, record.n_jobs))
+    choice.reason = why
+    return _result(ctx, rows, state, choice, record, confirmed, fitted, None, no_ensemble)
+
+
+def _result(ctx: stages.RunContext, rows: stages.Rows, state: Any, choice: Any, record: stages.RunRecord,
+            confirmed: stages.Confirmed | None, fitted: stages.Fitted, selection: Any, no_ensemble: str) -> AutoMLResult:
+    from workbench.pipeline import ensemble
+    from workbench.pipeline.leaderboard import build_leaderboard, rank_rows, trial_row
+
     holdout_scores, diagnostics = stages.diagnose(ctx, rows, fitted)
     ctx.timings["engine_total_s"] = round(ctx.budget.elapsed(), 3)
-
     metric = ctx.metric
+    trial = fitted.trial
     trial_rows = rank_rows([trial_row(t, ctx.task, metric) for t in state.trials], metric)
     holdout = dict(confirmed.holdout_scores) if confirmed else {}
-    holdout[trial.number] = holdout_scores[metric]
-    board = build_leaderboard(trial_rows, metric, chosen=trial.number, leader=choice.leader.number,
+    chosen = -1 if selection is not None else trial.number
+    holdout[chosen] = holdout_scores[metric]
+    board = build_leaderboard(trial_rows, metric, chosen=chosen, leader=choice.leader.number,
                               baseline=choice.baseline.number if choice.baseline else None,
                               tied={t.number for t in choice.tied}, holdout=holdout)
-    chosen_row = next(r for r in trial_rows if r["trial"] == trial.number)
+    if selection is not None:
+        row = ensemble.leaderboard_row(selection, fitted, rows, ctx.task, metric)
+        row.update(chosen=True, leader=False, baseline=False, tied=False, pareto=True)
+        row[f"holdout_{metric}"] = round(holdout_scores[metric], 6)
+        board.insert(0, row)
+        members = ", ".join(f"{stages.label(t)} ×{w:.2f}" for t, w in zip(selection.members, selection.weights))
+        why = (f"a greedy ensemble of {members} scores {selection.score:.4f} on out-of-fold predictions, better than "
+               f"the best single trial's {selection.best_single:.4f} on the same rows (single choice: {choice.reason})")
+        chosen_row = row
+    else:
+        why = choice.reason
+        chosen_row = next(r for r in trial_rows if r["trial"] == trial.number)
     best = {**chosen_row, "final_fit_s": round(fitted.final_fit_s, 3), "final_rows": fitted.final_rows,
             "final_rows_scope": fitted.final_rows_scope, "holdout_model_rows": fitted.holdout_model_rows,
             "why": why, "selection": choice.as_dict(metric)}
+    if no_ensemble:
+        best["ensemble"] = f"not used: {no_ensemble}"
     if fitted.note:
         best["final_rows_note"] = fitted.note
     if confirmed is not None:

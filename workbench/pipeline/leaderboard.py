@@ -149,6 +149,11 @@ def summary_lines(automl: dict[str, Any], leaderboard: list[dict[str, Any]], met
         lines.append(f"  why: {best['why']}")
     if best.get("final_rows_note"):
         lines.append(f"  note: {best['final_rows_note']}")
+    if best.get("members"):
+        lines.append("  ensemble members: " + ", ".join(f"{m['model']} (trial {m['trial']}) ×{m['weight']:.2f}"
+                                                     for m in best["members"]))
+    elif best.get("ensemble"):
+        lines.append(f"  ensemble: {best['ensemble']}")
     by_trial = {r.get("trial"): r for r in leaderboard}
     selection = best.get("selection") or {}
     leader = by_trial.get(selection.get("leader_trial"))

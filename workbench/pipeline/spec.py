@@ -48,6 +48,9 @@ class RunSpec:
     # The saved model is refitted on every row (training + holdout) once the holdout has scored a model of the
     # training rows; false saves the model of the training rows itself.
     refit_all: bool = True
+    # The final model may be a greedy ensemble of the best configurations when it beats the best single one on
+    # out-of-fold predictions; false forbids it (when prediction latency matters).
+    ensemble: bool = True
     # Options of the compute back-end for this run (win over `[backends.<name>]` in workbench.toml).
     backend_options: dict[str, Any] = field(default_factory=dict, hash=False)
     description: str = ""
@@ -69,7 +72,7 @@ class RunSpec:
 _TOP_KEYS = {
     "name", "description", "data", "target", "task", "metric", "holdout", "cv_folds", "time_budget_s",
     "exclude_columns", "candidates", "seed", "backend", "backend_options", "max_trials", "keep_leaky_columns",
-    "refit_all",
+    "refit_all", "ensemble",
 }
 _DATA_KEYS = {"table", "version", "query"}
 
@@ -159,6 +162,9 @@ def parse_spec(
     refit_all = raw.get("refit_all", True)
     if not isinstance(refit_all, bool):
         raise SpecError(f"{where}: refit_all must be true or false.")
+    ensemble = raw.get("ensemble", True)
+    if not isinstance(ensemble, bool):
+        raise SpecError(f"{where}: ensemble must be true or false.")
     return RunSpec(
         name=str(raw.get("name", name_hint)),
         description=str(raw.get("description", "")),
@@ -175,6 +181,7 @@ def parse_spec(
         max_trials=max_trials,
         keep_leaky_columns=keep_leaky,
         refit_all=refit_all,
+        ensemble=ensemble,
         backend=str(raw.get("backend", default_backend)),
         backend_options=dict(backend_options),
         source_path=source,

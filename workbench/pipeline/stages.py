@@ -100,18 +100,19 @@ class RunRecord:
     confirm: dict[str, Any] | None = None  # {"candidates": [trial numbers], "rows": n}
     chosen_trial: int | None = None
     final: dict[str, Any] = field(default_factory=dict)  # rows and scope of the holdout model and the saved one
+    ensemble: dict[str, Any] | None = None  # members and weights, when the saved model is an ensemble
 
     def as_dict(self) -> dict[str, Any]:
         return {"version": RECORD_VERSION, "workers": self.workers, "search_rows": self.search_rows,
                 "n_jobs": self.n_jobs, "trials": self.trials, "confirm": self.confirm,
-                "chosen_trial": self.chosen_trial, "final": self.final}
+                "chosen_trial": self.chosen_trial, "final": self.final, "ensemble": self.ensemble}
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> "RunRecord":
         if raw.get("version") != RECORD_VERSION:
             raise ValueError(f"unknown run record version {raw.get('version')!r}")
         return cls(int(raw["workers"]), int(raw["search_rows"]), int(raw["n_jobs"]), list(raw["trials"]),
-                   raw.get("confirm"), raw.get("chosen_trial"), dict(raw.get("final") or {}))
+                   raw.get("confirm"), raw.get("chosen_trial"), dict(raw.get("final") or {}), raw.get("ensemble"))
 
 
 @dataclass
@@ -152,7 +153,7 @@ def search(ctx: RunContext, rows: Rows) -> tuple[SearchState, RunRecord]:
     spec, budget = ctx.spec, ctx.budget
     n_jobs = ctx.replay.n_jobs if ctx.replay else inner_jobs(ctx.workers, len(rows.search))
     problem = Problem(rows.X[rows.search], rows.y[rows.search], rows.folds, ctx.task, ctx.validation.plan,
-                      spec.seed, n_jobs)
+                      spec.seed, n_jobs, keep_predictions=spec.ensemble and not rows.subsampled)
     reserve = ctx.reserve(rows)
     families = [f for f in SEARCH_ORDER if f in spec.candidates]
     estimate = TrialEstimate(spec.max_trials if not ctx.replay else len(ctx.replay.trials))
@@ -182,7 +183,7 @@ def search(ctx: RunContext, rows: Rows) -> tuple[SearchState, RunRecord]:
     if state.best is None and not ctx.replay and budget.left_hard() > 0:
         # The back-end returned no complete trial in time (worker start-up alone can take seconds):
         # the cheapest family's defaults, fitted here, are the floor every run ends with.
-        floor = _floor_trial(problem, families, len(state.trials))
+        floor = _floor_trial(problem, families, 1 + max((t.number for t in state.trials), default=-1))
         state.trials.append(floor)
         if floor.ok:
             state.best = floor
@@ -308,7 +309,7 @@ def fit_final(ctx: RunContext, rows: Rows, trial: Trial, confirmed: Confirmed | 
         # Fits this short run even past the budget: saving a model of fewer rows would gain nothing.
         if wall > max(room, MIN_WORTH_CUTTING_S):
             need = wall
-            if conf is not None or reserve.fit_seconds(trial, holdout_rows) <= room:
+            if conf is not None or reserve.fit_seconds(trial, holdout_rows) <= max(room, MIN_WORTH_CUTTING_S):
                 final_rows = holdout_rows
                 scope = "train (confirm rows)" if conf else "train"
             else:  # not even the training rows: as many as the time allows, never fewer than a CV fold had

@@ -56,6 +56,8 @@ class BatchResult:
     diagnostics_path: str = ""
     manifest_path: str = ""
     library_versions: dict[str, str] = field(default_factory=dict)
+    # Which rows the saved model saw (final_rows, final_rows_scope) and the holdout model's file, if separate.
+    training: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         d = dict(self.__dict__)
@@ -210,6 +212,7 @@ def run_spec(
             holdout_scores=trained.holdout_scores, trials=trained.trials, automl=summary,
             diagnostics_path=str(diagnostics_path.relative_to(workspace.root)),
             manifest_path=str(manifest_path.relative_to(workspace.root)), library_versions=libraries,
+            training=training,
         )
         # The storage back-end is the system of record: every file is there before the run can succeed.
         publish_run(workspace, run_dir)
