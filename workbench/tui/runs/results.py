@@ -32,6 +32,7 @@ class RunResults:
     diagnostics: dict[str, Any] | None
     note: str = ""
     holdout_scores: dict[str, float] = field(default_factory=dict)
+    choice: list[str] = field(default_factory=list)  # why the saved model is the one saved, the rows it saw
 
 
 def no_diagnostics_note(state: str) -> str | None:
@@ -50,25 +51,42 @@ def load_run_results(ws: Workspace, run: dict[str, Any]) -> RunResults:
         return RunResults(None, note)
     run_dir = ws.artifacts_dir / run["run_id"]
     holdout: dict[str, float] = {}
+    choice: list[str] = []
     try:
         manifest = json.loads((run_dir / "model.json").read_text(encoding="utf-8"))
         scores = manifest.get("holdout_scores") if isinstance(manifest, dict) else None
         if isinstance(scores, dict):
             holdout = {k: v for k, v in scores.items() if isinstance(v, (int, float))}
+        choice = choice_lines(manifest) if isinstance(manifest, dict) else []
     except (OSError, ValueError):
         pass  # the holdout column stays empty; the leaderboard itself comes from the log
     path = run_dir / "diagnostics.json"
     if not path.exists():
         return RunResults(None, "No diagnostics stored for this run (it predates them, or its artifacts were removed).",
-                          holdout)
+                          holdout, choice)
     try:
         diagnostics = load_diagnostics(path)
         if not isinstance(diagnostics, dict):
             raise ValueError(f"expected a JSON object, found {type(diagnostics).__name__}")
         charts_for(diagnostics)  # reads the keys every chart needs: malformed data is caught here
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        return RunResults(None, f"Diagnostics could not be read from {path.name}: {exc}", holdout)
-    return RunResults(diagnostics, "", holdout)
+        return RunResults(None, f"Diagnostics could not be read from {path.name}: {exc}", holdout, choice)
+    return RunResults(diagnostics, "", holdout, choice)
+
+
+def choice_lines(manifest: dict[str, Any]) -> list[str]:
+    """From a run's `model.json`: which rows the saved model saw and why it is the one saved (empty for runs
+    recorded before the manifest said so)."""
+    training, cv = manifest.get("training"), manifest.get("cv")
+    lines = []
+    if isinstance(training, dict) and isinstance(training.get("final_rows"), int):
+        line = f"saved model fitted on {training['final_rows']:,} rows ({training.get('final_rows_scope')})"
+        if training.get("holdout_model"):
+            line += f"; holdout scored by its twin fitted on {training.get('holdout_model_rows'):,} training rows"
+        lines.append(line)
+    if isinstance(cv, dict) and isinstance(cv.get("why"), str):
+        lines.append(f"why: {cv['why']}")
+    return lines
 
 
 def _num(value: Any, fmt: str) -> str:
