@@ -77,7 +77,8 @@ def test_an_ensemble_is_saved_only_when_it_wins_and_never_when_forbidden(penguin
     assert len(chosen) == 1
     if best["model"] == "ensemble":
         row = chosen[0]
-        assert row["oof_best_single"] < row["r2"]  # it beat the best single trial on the same rows
+        assert row["oof_best_single"] < row["oof_score"]  # it beat the best single trial on the same rows
+        assert {"r2", "r2_std", "r2_se", "rmse", "rmse_std", "mae", "mae_std"} <= set(row)  # per fold, like trials
         assert row["predict_ms_per_1k"] > 0 and row["model_size_kb"] > 0 and len(row["members"]) >= 2
         assert isinstance(result.estimator, WeightedEnsemble)
         assert result.final_rows == penguins.filter(pl.col("body_mass_g").is_not_null()).height

@@ -2,8 +2,8 @@
 reserve, and the clock that tells both (`time.monotonic`, or a fake one a test passes in).
 
 The search may start a trial only when the trial and everything after it still fit: the confirm round
-(when the search saw a sample), the fit whose holdout scores are reported, the refit on every row, the
-diagnostics and saving. `Reserve.finish_seconds(leader)` is that sum for the current leader; it is
+(when the search saw a sample and the round is cheap against the budget), the fit whose holdout scores
+are reported, the refit on every row, the diagnostics and saving. `Reserve.finish_seconds(leader)` is that sum for the current leader; it is
 re-computed after every batch, so a leader that is costlier to refit shortens the search at once.
 """
 
@@ -24,6 +24,10 @@ Clock = Callable[[], float]
 OVERRUN_SHARE = 0.05
 SAVE_OVERHEAD_S = 1.5
 CONFIRM_SHARE = 0.85  # the confirm round fits its candidates on this share of the training rows
+# The search keeps time for a confirm round only when it costs at most this share of the budget; on a
+# tight budget the search (every family's defaults first) and the final fits come first, and the round runs
+# only if time is left when the search ends.
+CONFIRM_MAX_SHARE = 0.15
 
 
 def confirm_count(workers: int) -> int:
@@ -134,5 +138,8 @@ class Reserve:
         """Everything after the search, for `trial` as the final model (a share of the budget before any)."""
         if trial is None:
             return max(2.0, 0.05 * budget_s)
-        return (self.confirm_seconds(trial) + self.final_fit_seconds(trial, confirmed=self.sizes.confirm)
+        confirm = self.confirm_seconds(trial)
+        if confirm > CONFIRM_MAX_SHARE * budget_s:
+            confirm = 0.0
+        return (confirm + self.final_fit_seconds(trial, confirmed=confirm > 0)
                 + self.diagnostics_seconds(trial) + SAVE_OVERHEAD_S)

@@ -51,6 +51,8 @@ def out_of_fold(trial: Trial, folds: Any, n_rows: int) -> np.ndarray | None:
     out = np.zeros((n_rows, *first.shape[1:]), dtype=np.float64)
     for (_, test), pred in zip(folds, parts):
         out[test] = np.asarray(pred, dtype=np.float64)
+    if out.ndim == 2:  # probabilities kept as float32: rows sum to one again in float64
+        out /= np.clip(out.sum(axis=1, keepdims=True), 1e-12, None)
     return out
 
 
@@ -130,8 +132,9 @@ def fit(ctx: Any, rows: Any, selection: Selection, record: Any) -> Any:
     """Fit every member on the training rows (the holdout scores that ensemble) and, with refit_all, on
     every row (the saved ensemble); None if any fit failed (the run then saves its single best model)."""
     from workbench.backends.compute import Task
-    from workbench.pipeline.evaluate import fit_final as fit_task
-    from workbench.pipeline.stages import Fitted, inner_jobs, params_for
+    from workbench.pipeline.evaluate import fit_final as fit_task, learning_curve_point
+    from workbench.pipeline.stages import (LEARNING_CURVE_FRACTIONS, Fitted, _learning_curve, inner_jobs, params_for,
+                                           search_problem)
 
     spec = ctx.spec
     n_all, n_train = rows.frame.height, len(rows.train)
@@ -141,10 +144,13 @@ def fit(ctx: Any, rows: Any, selection: Selection, record: Any) -> Any:
                                                     ctx.task, ctx.validation.plan, spec.seed,
                                                     inner_jobs(ctx.workers, len(idx))))
              for which, idx in sets.items() for t in selection.members]
+    top = selection.members[0]  # the learning curve shown is the heaviest member's
+    problem = search_problem(ctx, rows, record.n_jobs)
+    curve = [Task(f"lc:{f}", learning_curve_point, (problem, top.family, top.params, f)) for f in LEARNING_CURVE_FRACTIONS]
     ctx.report("final_fit", f"fitting an ensemble of {len(selection.members)} on {final_rows:,} rows "
                             f"and on the {n_train:,} training rows the holdout scores")
     t0 = ctx.budget.now()
-    results = {r.key: r for r in ctx.backend.run_tasks(tasks)}
+    results = {r.key: r for r in ctx.backend.run_tasks(tasks + curve)}
     ctx.check_cancel()
     if not all(results.get(t.key) is not None and results[t.key].ok for t in tasks):
         return None
@@ -156,8 +162,8 @@ def fit(ctx: Any, rows: Any, selection: Selection, record: Any) -> Any:
     scope = "train+holdout" if "final" in sets else "train"
     record.chosen_trial = None
     record.final = {"holdout_model_rows": n_train, "final_rows": final_rows, "final_rows_scope": scope}
-    return Fitted(selection.members[0], built["holdout"], n_train, built.get("final", built["holdout"]), final_rows,
-                  scope, fit_s)
+    return Fitted(top, built["holdout"], n_train, built.get("final", built["holdout"]), final_rows, scope, fit_s,
+                  learning_curve=_learning_curve(results, top, problem, ctx.metric))
 
 
 def leaderboard_row(selection: Selection, fitted: Any, rows: Any, task: str, metric: str) -> dict[str, Any]:
@@ -166,9 +172,22 @@ def leaderboard_row(selection: Selection, fitted: Any, rows: Any, task: str, met
 
     from workbench.pipeline.evaluate import measure_latency
 
+    from workbench.pipeline.metrics import TASK_METRICS
+
     X = rows.X[rows.holdout] if len(rows.holdout) else rows.X
     costs = measure_latency(fitted.holdout_estimator, X, task)
-    return {"model": "ensemble", "family": "ensemble", "trial": -1, "config": "ensemble", metric: round(selection.score, 6),
+    # Scored per CV fold like every trial row (mean ± std), from the members' out-of-fold predictions.
+    y = rows.y[rows.search]
+    classes = None if task == "regression" else np.unique(y)
+    blend = sum(w * out_of_fold(t, rows.folds, len(y)) for t, w in zip(selection.members, selection.weights))
+    per_fold = [score_predictions(task, y[test], blend[test], classes) for _, test in rows.folds]
+    scores: dict[str, float] = {}
+    for name in TASK_METRICS[task]:
+        values = np.array([f[name] for f in per_fold])
+        scores[name], scores[f"{name}_std"] = round(float(values.mean()), 6), round(float(values.std()), 6)
+    scores[f"{metric}_se"] = round(float(np.std([f[metric] for f in per_fold], ddof=1) / np.sqrt(len(per_fold))), 6)
+    return {"model": "ensemble", "family": "ensemble", "trial": -1, "config": "ensemble", **scores,
+            "oof_score": round(selection.score, 6),
             "members": [{"trial": t.number, "model": t.family, "weight": round(w, 4)}
                         for t, w in zip(selection.members, selection.weights)],
             "oof_best_single": round(selection.best_single, 6),

@@ -13,7 +13,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -436,5 +436,3 @@ def _learning_curve(results: dict[str, Any], trial: Trial, problem: Problem, met
 def label(trial: Trial) -> str:
     return f"{trial.family} ({'defaults' if trial.is_default else f'trial {trial.number}'})"
 
-
-Callback = Callable[[str, dict[str, Any]], None]

@@ -110,11 +110,11 @@ def leaderboard_rows(board: list[dict[str, Any]], metric: str, best_model: str |
         saved = entry.get("chosen") if flagged else model == best_model
         own = entry.get(f"holdout_{metric}")
         holdout = _num(holdout_scores.get(metric) if saved and holdout_scores else own, ".4f")
-        if saved:
-            model += " ◆"  # the saved model (it may not be the CV leader: see the run's summary)
+
         p50, p95 = entry.get("latency_p50_ms"), entry.get("latency_p95_ms")
         latency = f"{p50:.1f}/{p95:.1f}" if isinstance(p50, (int, float)) and isinstance(p95, (int, float)) else ""
-        rows.append((str(rank), model, score, holdout, _num(entry.get("fit_time_s"), ".2f"),
+        # ◆ marks the saved model (it need not be the CV leader: the run's summary says why).
+        rows.append((f"{rank} ◆" if saved and flagged else str(rank), model, score, holdout, _num(entry.get("fit_time_s"), ".2f"),
                      _num(entry.get("predict_ms_per_1k"), ".1f"), latency, _num(entry.get("model_size_kb"), ",.1f"),
                      "★" if entry.get("pareto") else "",
                      str(entry["trials"]) if isinstance(entry.get("trials"), int) else ""))
