@@ -97,12 +97,11 @@ def test_preprocessing_is_fitted_inside_folds_no_target_encoding_leak() -> None:
 def test_flights_sample_with_datetimes_and_high_cardinality(sample_workspace: Workspace) -> None:
     frame = _query(sample_workspace, FLIGHTS_SAMPLE)
     events: list[tuple[str, dict]] = []
-    spec = _spec("delayed", time_budget_s=25, seed=1)
-    t0 = time.monotonic()
+    # A fixed number of trials, so a loaded machine changes nothing here (the budget's promise is tested with
+    # an injected clock in test_budget.py).
+    spec = _spec("delayed", time_budget_s=120, max_trials=3, seed=1)
     with LocalCompute(workers=2) as backend:
-        result = run_automl(frame, spec, progress=lambda s, i: events.append((s, i)), backend=backend, started_at=t0)
-    elapsed = time.monotonic() - t0
-    assert elapsed <= spec.time_budget_s * 1.1, elapsed
+        result = run_automl(frame, spec, progress=lambda s, i: events.append((s, i)), backend=backend)
     assert result.task.task == "binary" and result.best_score > 0.6  # ROC AUC on the frozen holdout
     steps = {s["step"]: s for s in result.validation.plan.engineering_report()}
     assert steps["datetime_parts"]["columns"] == ["time_hour"] and "time_hour__hour" in steps["datetime_parts"]["creates"]
@@ -164,22 +163,6 @@ def test_tampered_artifact_is_refused(penguins: pl.DataFrame, tmp_path: Path) ->
         load_model(path, digest)
 
 
-def test_pick_candidates_brings_the_leaders_family_defaults() -> None:
-    from workbench.pipeline.confirm import pick_candidates
-    from workbench.pipeline.search import Trial
-
-    def trial(number: int, family: str, default: bool = False, ok: bool = True) -> Trial:
-        t = Trial(number, family, {}, is_default=default)
-        t.fold_results = [{"scores": {"roc_auc": 0.5}}] if ok else []
-        return t
-
-    ranked = [trial(6, "lightgbm"), trial(2, "hist_gradient_boosting", True), trial(0, "lightgbm", True),
-              trial(3, "random_forest", True), trial(9, "linear", ok=False)]
-    assert [t.number for t in pick_candidates(ranked, "roc_auc", 3)] == [6, 0, 2]
-    assert [t.number for t in pick_candidates(ranked[1:], "roc_auc", 3)] == [2, 0, 3]  # a default leader: next families
-    assert pick_candidates([ranked[-1]], "roc_auc", 3) == []
-
-
 @pytest.mark.slow
 def test_a_search_on_a_sample_confirms_its_leaders_on_most_rows(sample_workspace: Workspace) -> None:
     frame = _query(sample_workspace, FLIGHTS_SAMPLE.replace("LIMIT 4000", "LIMIT 40000"))
@@ -199,5 +182,7 @@ def test_a_search_on_a_sample_confirms_its_leaders_on_most_rows(sample_workspace
     assert len(confirm["scores"]) >= 2 and confirm["train_rows"] > result.search_rows
     assert confirm["winner_trial"] == result.best["trial"]
     assert confirm["scores"][str(result.best["trial"])] == max(confirm["scores"].values())  # roc_auc: higher wins
-    assert result.best["final_rows"] in (result.train_rows, confirm["train_rows"])
+    # The holdout scored the confirm fit (training rows only); the saved model is refitted on every row.
+    assert result.best["holdout_model_rows"] == confirm["train_rows"]
+    assert result.best["final_rows"] in (frame.height, confirm["train_rows"])
     assert result.best_score > 0.6

@@ -149,9 +149,15 @@ def test_evidence_scores_both_models_on_the_same_frozen_rows(with_champion: Work
         assert comparison["rows"] == rows.height
         y, X = rows["species"].to_numpy().astype(str), rows.drop("species")
         for role, v in (("candidate", v2), ("current", v1)):
-            model = joblib.load(ws.root / v["artifact_path"])
+            # On its own holdout a version is scored by its twin fitted on the training rows only (the
+            # registered artifact was refitted on every row, those included); on other rows, by its artifact.
+            own = v is version
+            path = v["training"]["holdout_model"] if own else v["artifact_path"]
+            model = joblib.load(ws.root / path)
             expected = log_loss(y, model.predict_proba(X), labels=model.classes_)
             assert comparison[role] == pytest.approx(expected, rel=1e-9)
+            assert (comparison.get(f"{role}_model") == f"its twin fitted on the {v['training']['holdout_model_rows']} "
+                                                        "training rows only") is own
     assert evidence["current"]["version"] == 1 and evidence["verdict"] in ("candidate better", "current better",
                                                                             "tie or not comparable")
     assert {"key": "seed", "current": 7, "candidate": 11} in evidence["spec_diff"]

@@ -114,6 +114,10 @@ def batch(state: CliState, spec: Path, detach: bool, as_json: bool, quiet: bool,
         scored = ", ".join(f"{label(n)} {v:.4f}" for n, v in sorted(confirm["scores"].items(), key=lambda kv: int(kv[0])))
         click.echo(f"Confirmed on {confirm['train_rows']:,} training rows, scored on {confirm['validation_rows']:,} "
                    f"held aside ({result.metric}): {scored}; {label(str(confirm['winner_trial']))} wins")
+    from workbench.pipeline.leaderboard import summary_lines
+
+    for line in summary_lines(auto, result.leaderboard, result.metric):
+        click.echo(line)
     holdout = ", ".join(f"{k}={v:.4f}" for k, v in result.holdout_scores.items())
     click.echo(f"Best: {result.best_model} (CV {result.metric} = {result.best_score:.4f}; holdout {holdout})")
     click.echo(f"Model saved to {result.artifact_path} (sha256 {result.artifact_sha256[:12]}); "
@@ -158,17 +162,19 @@ def with_backend(spec: Any, backend: str | None, options: tuple[str, ...]) -> An
 
 
 def _table(rows: list[dict[str, Any]], metric: str, extra: str) -> None:
+    from workbench.pipeline.leaderboard import role
+
     metrics = [k for k in rows[0] if k.endswith("_std")] if rows else []
     names = sorted((m[: -len("_std")] for m in metrics), key=lambda m: m != metric)
     headers = ["rank", "model", *[f"{m} (±sd)" for m in names], "fit s", "ms/1k rows", "1-row p50/p95 ms",
-               "size KB", "pareto", extra]
+               "size KB", "pareto", extra, "role"]
     body = []
     for i, r in enumerate(rows, 1):
         if metric not in r:
-            body.append([i, r["model"], *["failed"] * len(names), None, None, "", None, "", r.get(extra)])
+            body.append([i, r["model"], *["failed"] * len(names), None, None, "", None, "", r.get(extra), ""])
             continue
         p50, p95 = r.get("latency_p50_ms"), r.get("latency_p95_ms")
         body.append([i, r["model"], *[f"{r[m]:.4f} ±{r[m + '_std']:.4f}" for m in names], r["fit_time_s"],
                      r.get("predict_ms_per_1k"), f"{p50:.1f}/{p95:.1f}" if p50 is not None and p95 is not None else "",
-                     r.get("model_size_kb"), "*" if r.get("pareto") else "", r.get(extra)])
+                     r.get("model_size_kb"), "*" if r.get("pareto") else "", r.get(extra), role(r)])
     echo_table(headers, body)

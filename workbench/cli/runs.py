@@ -165,6 +165,8 @@ def reproduce(state: CliState, run_id: str, tolerance: float, as_json: bool, qui
                  "mismatch": "metrics DIFFER"}
         click.echo(f"Reproduced {report.original} as {report.reproduction}: {words[report.verdict]}"
                    f" (largest relative difference {report.max_rel_diff:.3g}).")
+        click.echo("  replayed the original's recorded trial sequence and decisions" if report.replayed else
+                   "  the original recorded no trial sequence (an older run): re-ran its spec")
         for d in report.differences:
             click.echo(f"  {d['model']} {d['metric']}: {d['then']} → {d['now']}")
         for c in report.changed_inputs:

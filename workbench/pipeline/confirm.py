@@ -3,10 +3,10 @@ are scored again on (nearly) all of them before one becomes the final model.
 
 Hyperparameters tuned on a sample do not always carry over to ten times the rows: a small learning rate
 and few leaves that won on 24,000 flights under-fit 260,000, where the family's defaults do better. So
-the best trial, its family's defaults and the runner-up family's best are fitted side by side (one per
-back-end worker) on most training rows and scored on a slice held aside from them; the best of those
-becomes the final model. Its confirm fit is already a model of most rows, so the engine only refits it
-on every row when the budget still allows.
+the choice, the best defaults and the leader (`selection.confirm_candidates`) are fitted side by side (one
+per back-end worker) on most training rows and scored on a slice held aside from them; the best of those
+becomes the final model. Its confirm fit is a model of training rows only, so it is the one whose frozen
+holdout scores the run reports; the saved model is then refitted on every row.
 """
 
 from __future__ import annotations
@@ -38,30 +38,12 @@ class Confirmation:
     train_rows: int
     validation_rows: int
     seconds: float
+    estimators: dict[int, Any] = field(default_factory=dict, repr=False)  # every candidate that finished
 
     def as_dict(self) -> dict[str, Any]:
         return {"scores": {str(k): round(v, 6) for k, v in self.scores.items()}, "winner_trial": self.winner.number,
                 "train_rows": self.train_rows, "validation_rows": self.validation_rows,
                 "seconds": round(self.seconds, 3)}
-
-
-def pick_candidates(ranked: list[Trial], metric: str, count: int) -> list[Trial]:
-    """The best trial, its family's defaults (the configuration least tied to the sample's size), then
-    the best trial of each next family, up to `count`."""
-    ranked = [t for t in ranked if t.ok]
-    if not ranked:
-        return []
-    first = ranked[0]
-    picks = [first]
-    defaults = next((t for t in ranked if t.family == first.family and t.is_default), None)
-    if defaults is not None and defaults is not first:
-        picks.append(defaults)
-    for trial in ranked:
-        if len(picks) >= count:
-            break
-        if trial.family not in {p.family for p in picks}:
-            picks.append(trial)
-    return picks[:count]
 
 
 def split_for_confirm(idx_train: np.ndarray, y: np.ndarray, seed: int, classification: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -98,16 +80,17 @@ def confirm_at_scale(
     plan: FeaturePlan,
     seed: int,
     backend: Any,
-    workers: int,
     n_jobs: int,
-    seconds_per_row: Callable[[Trial], float],
-    min_rows: int,
-    budget_s: float,
+    rows: int,
+    params_for: Callable[[Trial, int], dict[str, Any]],
+    deadline: float | None,
+    clock: Callable[[], float] = time.monotonic,
     cancel: threading.Event | None = None,
 ) -> Confirmation | None:
-    """Fit `candidates` on as many training rows as `budget_s` allows (side by side on the back-end's
-    workers) and score them on a held-aside slice; None if that would not reach `min_rows` rows, or if
-    every fit failed. `seconds_per_row(trial)` is the trial's fit cost per training row, from its CV fits."""
+    """Fit `candidates` on `rows` of the training rows (side by side on the back-end's workers; the caller
+    decides how many the budget allows) and score them on a held-aside slice; None if every fit failed.
+    `params_for(trial, rows)` is the configuration a fit on that many rows uses (`candidates.final_params`).
+    A fit still running at `deadline` finishes (it cannot be interrupted); one not yet started is dropped."""
     from workbench.backends.compute import Task
     from workbench.pipeline.search import until
 
@@ -115,28 +98,25 @@ def confirm_at_scale(
         return None
     classification = task != "regression"
     fit_rows, held = split_for_confirm(idx_train, y, seed, classification)
-    rounds = -(-len(candidates) // max(1, workers))
-    slowest = max(seconds_per_row(t) for t in candidates) * rounds
-    affordable = int(budget_s / slowest) if slowest > 0 else len(fit_rows)
-    rows = min(len(fit_rows), affordable)
-    if rows < min_rows:
-        return None
     if rows < len(fit_rows):
         fit_rows = np.sort(np.random.default_rng(seed).permutation(fit_rows)[:rows])
     X_fit, y_fit, X_held, y_held = X[fit_rows], y[fit_rows], X[held], y[held]
-    tasks = [Task(f"confirm:{t.number}", confirm_fit, (X_fit, y_fit, X_held, y_held, t.family, t.params, task, plan,
-                                                       seed, n_jobs))
+    tasks = [Task(f"confirm:{t.number}", confirm_fit, (X_fit, y_fit, X_held, y_held, t.family,
+                                                       params_for(t, len(fit_rows)), task, plan, seed, n_jobs))
              for t in candidates]
-    t0 = time.monotonic()
-    # A fit that is still running at the deadline finishes (it cannot be interrupted); one not yet started is dropped.
-    with until(t0 + budget_s * 1.5, cancel) as stop:
-        results = {r.key: r for r in backend.run_tasks(tasks, cancel=stop)}
+    t0 = clock()
+    if deadline is None:
+        results = {r.key: r for r in backend.run_tasks(tasks)}
+    else:
+        with until(deadline, cancel, clock) as stop:
+            results = {r.key: r for r in backend.run_tasks(tasks, cancel=stop)}
     done = [(t, results[f"confirm:{t.number}"].value) for t in candidates
             if f"confirm:{t.number}" in results and results[f"confirm:{t.number}"].ok]
     if not done:
         return None
     scores = {t.number: float(v["scores"][metric]) for t, v in done}
     sign = 1 if HIGHER_IS_BETTER[metric] else -1
-    # Ties keep the search's order (its leader first).
+    # Ties keep the candidates' order (the choice first).
     winner, value = max(done, key=lambda tv: (sign * tv[1]["scores"][metric], -candidates.index(tv[0])))
-    return Confirmation(scores, winner, value["estimator"], len(fit_rows), len(held), time.monotonic() - t0)
+    return Confirmation(scores, winner, value["estimator"], len(fit_rows), len(held), clock() - t0,
+                        {t.number: v["estimator"] for t, v in done})

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import duckdb
 import polars as pl
@@ -21,6 +22,8 @@ class LoadedData:
     version: int | None  # table version, or the lake snapshot a query read
     fingerprint: str
     row_count: int
+    # `validation.validate(frame, spec)` once it has run (runs/batch.prepare_run), so the engine does not run it again.
+    validated: Any = field(default=None, compare=False, repr=False)
 
 
 def load_data(lake: Lake, source: DataSource) -> LoadedData:

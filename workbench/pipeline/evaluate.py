@@ -27,6 +27,7 @@ class Problem:
     plan: FeaturePlan
     seed: int
     n_jobs: int = 1
+    keep_predictions: bool = False  # fold results carry their out-of-fold predictions (for ensembles)
 
 
 def import_libraries() -> None:
@@ -49,8 +50,8 @@ def _threads(n: int) -> Any:
 
 def fit_fold(problem: Problem, family: str, params: dict[str, Any], fold: int, measure_cost: bool = False) -> dict[str, Any]:
     """Fit one configuration on one fold's training rows and score it on the fold's validation rows."""
-    from workbench.pipeline.candidates import build_pipeline
-    from workbench.pipeline.metrics import score_estimator
+    from workbench.pipeline.candidates import build_pipeline, trees_found
+    from workbench.pipeline.metrics import score_estimator, score_predictions
 
     train, test = problem.folds[fold]
     estimator, fit_params = build_pipeline(family, params, problem.task, problem.plan, problem.seed, problem.n_jobs)
@@ -60,9 +61,19 @@ def fit_fold(problem: Problem, family: str, params: dict[str, Any], fold: int, m
         estimator.fit(problem.X[train], problem.y[train], **fit_params)
         fit_time = time.perf_counter() - start
         t0 = time.perf_counter()
-        scores = score_estimator(problem.task, estimator, X_test, problem.y[test])
+        if problem.keep_predictions:
+            pred = estimator.predict(X_test) if problem.task == "regression" else estimator.predict_proba(X_test)
+            scores = score_predictions(problem.task, problem.y[test], pred,
+                                       None if problem.task == "regression" else estimator.classes_)
+        else:
+            scores = score_estimator(problem.task, estimator, X_test, problem.y[test])
         out: dict[str, Any] = {"scores": scores, "fit_time_s": fit_time, "score_time_s": time.perf_counter() - t0,
-                               "score_rows": len(test)}
+                               "score_rows": len(test), "train_rows": len(train)}
+        trees = trees_found(estimator)
+        if trees is not None:
+            out["trees"] = trees
+        if problem.keep_predictions:
+            out["oof"] = np.asarray(pred, dtype=np.float32)
         if measure_cost:
             out.update(measure_latency(estimator, X_test, problem.task))
             out["model_size_kb"] = len(pickle.dumps(estimator, protocol=pickle.HIGHEST_PROTOCOL)) / 1024
@@ -90,7 +101,8 @@ def measure_latency(estimator: Any, X: pl.DataFrame, task: str, samples: int = L
 
 def fit_final(X: pl.DataFrame, y: np.ndarray, family: str, params: dict[str, Any], task: str, plan: FeaturePlan,
               seed: int, n_jobs: int) -> tuple[Any, float]:
-    """Refit the chosen configuration on all training rows; returns (fitted pipeline, fit seconds)."""
+    """Fit one configuration (its final parameters: see `candidates.final_params`) on the rows given;
+    returns (fitted pipeline, fit seconds)."""
     from workbench.pipeline.candidates import build_pipeline
 
     estimator, fit_params = build_pipeline(family, params, task, plan, seed, n_jobs)

@@ -39,22 +39,53 @@ class ProgressEvent:
         return info
 
 
+class TrialEstimate:
+    """The "trial i of ~n" estimate, smoothed so it does not jump: seconds per trial and the total itself are
+    exponential moving averages; the total is never below the trials done (plus one while searching) and
+    never above `max_trials`."""
+
+    def __init__(self, max_trials: int | None = None, alpha: float = 0.3) -> None:
+        self.max_trials = max_trials
+        self.alpha = alpha
+        self.per_trial: float | None = None
+        self.total: float | None = None
+        self._last: tuple[int, float] | None = None
+
+    def update(self, done: int, spent_s: float, left_s: float) -> int | None:
+        """After `done` trials in `spent_s` seconds of search, with `left_s` seconds of search left."""
+        if done <= 0 or spent_s <= 0:
+            return self.max_trials
+        prev_done, prev_spent = self._last or (0, 0.0)
+        self._last = (done, spent_s)
+        if done > prev_done and spent_s > prev_spent:
+            rate = (spent_s - prev_spent) / (done - prev_done)
+            self.per_trial = rate if self.per_trial is None else self.alpha * rate + (1 - self.alpha) * self.per_trial
+        raw = done + max(0.0, left_s) / self.per_trial if self.per_trial else float(done)
+        self.total = raw if self.total is None else self.alpha * raw + (1 - self.alpha) * self.total
+        shown = max(done + (1 if left_s > 0 else 0), int(round(self.total)))
+        if self.max_trials is not None:
+            shown = min(shown, self.max_trials)
+        return max(done, shown)
+
+
 class ProgressReporter:
     """Stamps events with elapsed and remaining time before handing them to the callback."""
 
-    def __init__(self, callback: Progress | None, started: float, budget_s: float, metric: str | None = None) -> None:
+    def __init__(self, callback: Progress | None, started: float, budget_s: float, metric: str | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.callback = callback
         self.started = started
         self.budget_s = budget_s
         self.metric = metric
+        self.clock = clock
 
     def time_left(self) -> float:
-        return self.started + self.budget_s - time.monotonic()
+        return self.started + self.budget_s - self.clock()
 
     def __call__(self, stage: str, message: str = "", **fields: Any) -> None:
         if self.callback is None:
             return
-        elapsed = time.monotonic() - self.started
+        elapsed = self.clock() - self.started
         event = ProgressEvent(stage, message, metric=self.metric, elapsed_s=round(elapsed, 1),
                               remaining_s=round(max(0.0, self.budget_s - elapsed), 1), **fields)
         self.callback(stage, event.as_info())

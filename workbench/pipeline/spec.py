@@ -49,6 +49,12 @@ class RunSpec:
     time_column: str | None = None  # with split = "time": train on the past, validate on the future
     groups: str | None = None  # rows sharing this column's value stay on one side of every split
     backend: str = "local"
+    # The saved model is refitted on every row (training + holdout) once the holdout has scored a model of the
+    # training rows; false saves the model of the training rows itself.
+    refit_all: bool = True
+    # The final model may be a greedy ensemble of the best configurations when it beats the best single one on
+    # out-of-fold predictions; false forbids it (when prediction latency matters).
+    ensemble: bool = True
     # Options of the compute back-end for this run (win over `[backends.<name>]` in workbench.toml).
     backend_options: dict[str, Any] = field(default_factory=dict, hash=False)
     description: str = ""
@@ -71,6 +77,7 @@ _TOP_KEYS = {
     "name", "description", "data", "target", "task", "metric", "holdout", "cv_folds", "time_budget_s",
     "exclude_columns", "candidates", "seed", "backend", "backend_options", "max_trials", "keep_leaky_columns",
     "split", "time_column", "groups",
+    "refit_all", "ensemble",
 }
 _DATA_KEYS = {"table", "version", "query"}
 
@@ -158,6 +165,12 @@ def parse_spec(
             finite_number(value, f"backend_options.{key}", error=SpecError, where=where)
     seed = whole_number(raw.get("seed", 42), "seed", 0, SEED_MAX, error=SpecError, where=where)
     split, time_column, groups = _split_keys(raw, target, where)
+    refit_all = raw.get("refit_all", True)
+    if not isinstance(refit_all, bool):
+        raise SpecError(f"{where}: refit_all must be true or false.")
+    ensemble = raw.get("ensemble", True)
+    if not isinstance(ensemble, bool):
+        raise SpecError(f"{where}: ensemble must be true or false.")
     return RunSpec(
         name=str(raw.get("name", name_hint)),
         description=str(raw.get("description", "")),
@@ -176,6 +189,8 @@ def parse_spec(
         split=split,
         time_column=time_column,
         groups=groups,
+        refit_all=refit_all,
+        ensemble=ensemble,
         backend=str(raw.get("backend", default_backend)),
         backend_options=dict(backend_options),
         source_path=source,

@@ -8,7 +8,7 @@ from typing import Any
 from workbench.runs.artifacts import ArtifactIntegrityError
 from workbench.workspace import Workspace
 
-__all__ = ["ArtifactIntegrityError", "load_holdout", "load_model", "verified_path"]
+__all__ = ["ArtifactIntegrityError", "load_holdout", "load_model", "load_holdout_model", "verified_path"]
 
 
 def verified_path(workspace: Workspace, relative: str, expected_sha256: str, what: str) -> Path:
@@ -25,6 +25,19 @@ def load_model(workspace: Workspace, version: dict[str, Any]) -> Any:
 
     path = verified_path(workspace, version["artifact_path"], version["artifact_sha256"], "model artifact")
     return joblib.load(path)
+
+
+def load_holdout_model(workspace: Workspace, version: dict[str, Any]) -> tuple[Any, str]:
+    """The model that may be scored on the version's own frozen holdout, and which one it is: the registered
+    artifact, unless it was refitted on rows that include the holdout; then its twin fitted on the training
+    rows only (a model scored on rows it trained on would look better than it is)."""
+    import joblib
+
+    training = version.get("training") or {}
+    if training.get("holdout_model"):
+        path = verified_path(workspace, training["holdout_model"], training["holdout_model_sha256"], "holdout model")
+        return joblib.load(path), f"its twin fitted on the {training.get('holdout_model_rows')} training rows only"
+    return load_model(workspace, version), "the registered artifact"
 
 
 def load_holdout(workspace: Workspace, version: dict[str, Any]) -> Any:

@@ -40,7 +40,7 @@ BINDINGS: dict[str, Binding] = {
         ("model.registered",), lambda r: f"{r['model']}:{r['version']}", "registered_by",
         {"model": "model", "version": "version", "run_id": "run_id", "artifact_path": "artifact_path",
          "artifact_sha256": "artifact_sha256", "holdout_path": "holdout_path", "holdout_sha256": "holdout_sha256",
-         "spec_sha256": "spec_sha256"}, keys=("model", "version")),
+         "spec_sha256": "spec_sha256", "training": "training"}, keys=("model", "version")),
     "alias_events": Binding(
         ("model.alias_set",), lambda r: f"{r['model']}@{r['alias']}", "set_by",
         {"model": "model", "alias": "alias", "version": "version", "previous_version": "previous_version",

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from workbench.errors import BadInputError, LakeError
-from workbench.registry.artifacts import load_holdout, load_model
+from workbench.registry.artifacts import load_holdout, load_holdout_model, load_model
 from workbench.registry.scoring import HIGHER_IS_BETTER, better, score_metric
 from workbench.workspace import Workspace
 
@@ -64,9 +64,8 @@ def compute_evidence(workspace: Workspace, candidate: dict[str, Any], current: d
             f"{candidate['model']}:{candidate['version']} predicts {candidate['target']!r} ({candidate['task']}) but "
             f"version {current['version']} predicts {current['target']!r} ({current['task']}); they cannot be compared."
         )
-    models = {"candidate": load_model(workspace, candidate)}
-    if current is not None:
-        models["current"] = load_model(workspace, current)
+    versions = {"candidate": candidate, **({"current": current} if current is not None else {})}
+    models = {role: load_model(workspace, v) for role, v in versions.items()}
     # Primary evidence: the candidate's frozen holdout; also the current holder's, when it is other rows.
     holdouts = [("candidate", candidate)]
     if current is not None and current["holdout_sha256"] != candidate["holdout_sha256"]:
@@ -78,6 +77,10 @@ def compute_evidence(workspace: Workspace, candidate: dict[str, Any], current: d
                                  "path": v["holdout_path"], "sha256": v["holdout_sha256"], "rows": frame.height,
                                  "metric": metric}
         for role, model in models.items():
+            if versions[role]["holdout_sha256"] == v["holdout_sha256"]:
+                # Its own holdout: scored by a model that never saw those rows (see load_holdout_model).
+                model, which = load_holdout_model(workspace, versions[role])
+                entry[f"{role}_model"] = which
             score, error = _score(model, frame, candidate, metric)
             entry[role] = score
             if error:
@@ -122,6 +125,8 @@ def evidence_lines(evidence: dict[str, Any]) -> list[str]:
             line += f", current {_fmt(c.get('current'))}"
         lines.append(line)
         for role in ("candidate", "current"):
+            if c.get(f"{role}_model") and c[f"{role}_model"] != "the registered artifact":
+                lines.append(f"    {role} scored by {c[f'{role}_model']} (its artifact was refitted on these rows too)")
             if c.get(f"{role}_error"):
                 lines.append(f"    {role} could not be scored: {c[f'{role}_error']}")
     for role, f in evidence.get("freshness", {}).items():

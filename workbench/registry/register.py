@@ -22,7 +22,7 @@ from workbench.runs.records import spec_of
 from workbench.workspace import Workspace
 
 LINEAGE_FIELDS = ("run_id", "spec_sha256", "data_source", "data_version", "fingerprint", "code", "artifact_path",
-                  "artifact_sha256", "holdout_path", "holdout_sha256", "metric", "score", "metrics")
+                  "artifact_sha256", "holdout_path", "holdout_sha256", "metric", "score", "metrics", "training")
 
 
 def spec_sha256(spec: dict[str, Any]) -> str:
@@ -78,6 +78,18 @@ def _reference(workspace: Workspace, spec: dict[str, Any], run: dict[str, Any], 
         holdout.close()
 
 
+def _training(workspace: Workspace, finished: dict[str, Any]) -> dict[str, Any] | None:
+    """Which rows the artifact saw (`final_rows`, `final_rows_scope`: "train+holdout" when refitted on every
+    row) and, when the holdout scored another model (the same configuration fitted on the training rows
+    only), that model's file and hash, checked now. None for runs recorded before this was."""
+    training = finished.get("training")
+    if not isinstance(training, dict):
+        return None
+    if training.get("holdout_model"):
+        verified_path(workspace, training["holdout_model"], training.get("holdout_model_sha256") or "", "holdout model")
+    return dict(training)
+
+
 def register_run(workspace: Workspace, run_id: str, name: str | None = None, description: str = "") -> dict[str, Any]:
     """Create the next version of model `name` (default: the run's name) from a succeeded run."""
     import polars as pl
@@ -110,7 +122,10 @@ def register_run(workspace: Workspace, run_id: str, name: str | None = None, des
     holdout_rows = pl.scan_parquet(holdout_file).select(pl.len()).collect().item()
     reference = _reference(workspace, spec, run, [f[0] for f in features], str(holdout_file))
     leaderboard = json.loads(run["leaderboard"]) if run.get("leaderboard") else finished.get("leaderboard") or []
-    best = next((r for r in leaderboard if r.get("model") == run.get("best_model")), {})
+    # The saved model's row: flagged `chosen` (runs since the flag exists), else the family's row.
+    best = next((r for r in leaderboard if r.get("chosen")), None) or next(
+        (r for r in leaderboard if r.get("model") == run.get("best_model")), {})
+    training = _training(workspace, finished)
     metrics = {k: v for k, v in best.items() if k not in ("model", "fit_time_s", "predict_ms_per_1k") and isinstance(v, (int, float))}
     libraries = started.get("libraries") or {}
     data = spec.get("data") or {}
@@ -125,7 +140,7 @@ def register_run(workspace: Workspace, run_id: str, name: str | None = None, des
         "code": {"workbench_version": libraries.get("workbench"), "git_commit": git_commit, "libraries": libraries},
         "artifact_path": run["artifact_path"], "artifact_sha256": run["artifact_sha256"],
         "holdout_path": holdout_rel, "holdout_sha256": holdout_sha, "holdout_rows": holdout_rows,
-        "features": features, "reference": reference,
+        "features": features, "reference": reference, "training": training,
     }
     with RegistryStore.open(workspace) as store:
         with store.transaction():
@@ -137,7 +152,7 @@ def register_run(workspace: Workspace, run_id: str, name: str | None = None, des
                 "model": model, "version": row["version"], "run_id": run_id, "artifact_path": row["artifact_path"],
                 "artifact_sha256": row["artifact_sha256"], "spec_sha256": row["spec_sha256"],
                 "data_source": row["data_source"], "metric": metric, "score": row["score"],
-                "holdout_path": holdout_rel, "holdout_sha256": holdout_sha,
+                "holdout_path": holdout_rel, "holdout_sha256": holdout_sha, "training": training,
             }, run_id=run_id, data_version=row["data_version"], fingerprint=row["fingerprint"])
             store.insert("model_versions", row, event)
         return store.get_version(model, row["version"]) or row

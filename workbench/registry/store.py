@@ -21,7 +21,7 @@ from typing import Any, Iterator
 from workbench.errors import IntegrityError
 from workbench.workspace import Workspace
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _BOUND_TABLES = ("model_versions", "alias_events", "promotion_requests", "decisions", "evaluations")
 REQUEST_STATES = ("open", "approved", "rejected", "withdrawn")
 
@@ -146,7 +146,7 @@ def registry_path(workspace: Workspace) -> Path:
 
 # Rows made by governed actions: believed only while their event's signature counts (access/ledger.py).
 _GOVERNED_TABLES = {"alias_events", "promotion_requests", "decisions"}
-_JSON_COLUMNS = {"metrics", "spec", "code", "features", "reference", "evidence", "results", "approved_by"}
+_JSON_COLUMNS = {"metrics", "spec", "code", "features", "reference", "evidence", "results", "approved_by", "training"}
 
 
 def _row(cursor: sqlite3.Cursor, values: tuple[Any, ...]) -> dict[str, Any]:
@@ -241,6 +241,8 @@ class RegistryStore:
                     self.conn.execute(f"ALTER TABLE {table} ADD COLUMN event_hash TEXT")
                 self.conn.execute("ALTER TABLE promotion_requests ADD COLUMN closed_event_seq INTEGER")
                 self.conn.execute("ALTER TABLE promotion_requests ADD COLUMN closed_event_hash TEXT")
+            if version < 3:  # which rows the artifact saw, and the model of the training rows the holdout scored
+                self.conn.execute("ALTER TABLE model_versions ADD COLUMN training TEXT")
             self.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     @contextmanager

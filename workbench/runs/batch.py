@@ -56,6 +56,8 @@ class BatchResult:
     diagnostics_path: str = ""
     manifest_path: str = ""
     library_versions: dict[str, str] = field(default_factory=dict)
+    # Which rows the saved model saw (final_rows, final_rows_scope) and the holdout model's file, if separate.
+    training: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         d = dict(self.__dict__)
@@ -87,7 +89,10 @@ def check_backend(workspace: Workspace, spec: RunSpec) -> None:
 
 
 def prepare_run(workspace: Workspace, spec: RunSpec, progress: Progress | None = None) -> LoadedData:
-    """Load and check the run's data and target; raises (recording nothing) if the run cannot start."""
+    """Load and check the run's data and target; raises (recording nothing) if the run cannot start. The
+    validation is kept with the data (`LoadedData.validated`): the engine uses it instead of validating again."""
+    from dataclasses import replace
+
     from workbench.pipeline.data import load_data
     from workbench.pipeline.validation import validate
 
@@ -99,8 +104,8 @@ def prepare_run(workspace: Workspace, spec: RunSpec, progress: Progress | None =
         data = load_data(lake, spec.data)
     if data.row_count == 0:
         raise SpecError(f"The data for {spec.name!r} has no rows; nothing to train on.") from None
-    validate(data.frame, spec)  # bad target or columns: refuse before anything is recorded
-    return data
+    validated = validate(data.frame, spec)  # bad target or columns: refuse before anything is recorded
+    return replace(data, validated=validated)
 
 
 def refuse_uncertified(workspace: Workspace, lake: Any, spec: RunSpec) -> None:
@@ -131,12 +136,14 @@ def run_spec(
     *,
     run_id: str | None = None,
     data: LoadedData | None = None,
+    replay: dict[str, Any] | None = None,
 ) -> BatchResult:
     """Run `spec` in this process. With `run_id`, the run was queued by the run engine (`runs/engine.py`)
-    and moves queued → running here; `data` skips reloading what `prepare_run` already loaded."""
+    and moves queued → running here; `data` skips reloading what `prepare_run` already loaded; `replay` is
+    the record of a run to repeat exactly (`runs reproduce`)."""
     from workbench.pipeline.engine import run_automl
     from workbench.runs.artifact_store import artifact_storage, discard_run, publish_run
-    from workbench.runs.cancel import RunCancelled
+    from workbench.runs.cancel import RunCancelled, current_cancel_event
     from workbench.runs.process import process_start_token
 
     clock = time.monotonic()  # the time budget covers the whole run, loading included
@@ -180,7 +187,8 @@ def run_spec(
         # and every task it had to retry.
         with AuditedCompute(open_compute(workspace, spec.backend, spec.backend_options, log=log, run_id=run_id),
                             log, actor=actor, run_id=run_id) as backend:
-            trained = run_automl(data.frame, spec, progress=report, started_at=clock, backend=backend)
+            trained = run_automl(data.frame, spec, progress=report, started_at=clock, backend=backend,
+                                 validated=data.validated, cancel=current_cancel_event(), replay=replay)
         best = trained.best
         report("save", {"model": trained.best_model})
         from workbench.audit.redact import redact
@@ -191,6 +199,15 @@ def run_spec(
         holdout_digest = save_frame(trained.holdout, holdout_path)
         model_path = run_dir / "model.joblib"
         digest = _save(trained.estimator, model_path)
+        # Which rows each saved model saw: the saved one (refitted on every row with refit_all) and, when it
+        # differs, the model of the training rows that the frozen holdout scored (promotion evidence uses it).
+        training = {"final_rows": trained.best.get("final_rows"), "final_rows_scope": trained.best.get("final_rows_scope"),
+                    "holdout_model_rows": trained.best.get("holdout_model_rows"), "train_rows": trained.train_rows,
+                    "test_rows": trained.test_rows}
+        if trained.saved_differs_from_scored:
+            holdout_model_path = run_dir / "holdout_model.joblib"
+            training.update(holdout_model=str(holdout_model_path.relative_to(workspace.root)),
+                            holdout_model_sha256=_save(trained.holdout_estimator, holdout_model_path))
         libraries = _library_versions()
         summary = trained.summary()
         leaderboard = trained.leaderboard
@@ -202,7 +219,8 @@ def run_spec(
         save_json({"artifact": model_path.name, "sha256": digest, "model": trained.best_model, "params": best["params"],
                    "task": trained.task.task, "metric": trained.task.metric, "target": spec.target,
                    "features": trained.features.raw_columns, "libraries": libraries, "spec": redact(spec.as_dict()),
-                   "holdout_scores": trained.holdout_scores, "cv": {k: v for k, v in best.items() if k != "params"}},
+                   "holdout_scores": trained.holdout_scores, "training": training,
+                   "cv": {k: v for k, v in best.items() if k != "params"}},
                   manifest_path)
         result = BatchResult(
             run_id=run_id, spec=spec, task=trained.task.task, metric=trained.task.metric,
@@ -216,6 +234,7 @@ def run_spec(
             holdout_scores=trained.holdout_scores, trials=trained.trials, automl=summary,
             diagnostics_path=str(diagnostics_path.relative_to(workspace.root)),
             manifest_path=str(manifest_path.relative_to(workspace.root)), library_versions=libraries,
+            training=training,
         )
         # The storage back-end is the system of record: every file is there before the run can succeed.
         publish_run(workspace, run_dir)
@@ -229,6 +248,7 @@ def run_spec(
                                "leaderboard": leaderboard, "artifact": result.artifact_path, "artifact_sha256": digest,
                                "holdout": result.holdout_path, "holdout_sha256": holdout_digest,
                                "train_rows": result.train_rows, "test_rows": result.test_rows,
+                               "training": training,
                                "dropped_features": result.dropped_features,
                                "holdout_scores": result.holdout_scores, "automl": summary,
                                "diagnostics": result.diagnostics_path}, **common),

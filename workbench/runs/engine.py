@@ -160,9 +160,12 @@ def execute_run(ws: Workspace, run_id: str, *, progress: Progress | None = None,
             tracker = ProgressTracker(log, run_id, run["actor"] or ws.actor, metric=spec.metric, scope=scope, echo=progress)
             # This process owns the run from here, also while it waits for a slot (so no reaper takes it for dead).
             RunRecords(log).set_run_fields(run_id, pid=os.getpid(), host=current_host(), proc_start=process_start_token(os.getpid()))
+            from workbench.runs.reproduce import replay_for
+
+            replay = replay_for(ws, run_id)  # a reproduction repeats the original's recorded trials
             with run_slot(ws, _slot_waiter(tracker)):
                 tracker.restart_clock()
-                return run_spec(ws, spec, tracker, run_id=run_id, data=data)
+                return run_spec(ws, spec, tracker, run_id=run_id, data=data, replay=replay)
         except BaseException as exc:
             # run_spec settles runs it started; this covers failures before that (e.g. the table is gone).
             message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"

@@ -1,9 +1,15 @@
 """Re-execute a finished run from its record alone and say whether its metrics match, and if not, what changed.
 
+A run records its trial sequence (families, parameters, folds, seeds) and every decision its clock made
+(which trials ran before the deadline, how many rows the confirm round and the final fits got) in
+`automl.record` of its `run.finished` event. A reproduction replays exactly that (`run_automl(replay=...)`)
+instead of searching again, so a busy machine cannot make it skip or add a trial. A run recorded before
+there were records is re-run from its spec, and the report says so.
+
 Inputs compared: the data (table version and content fingerprint), the spec (incl. seed), library
-versions and the workspace's git commit, all as recorded with the original run. Metrics match
-`exactly`, `within` a relative tolerance (for learners that are not bit-for-bit deterministic, e.g.
-multithreaded LightGBM), or not at all.
+versions and the workspace's git commit, all as recorded with the original run. Metrics (every
+leaderboard row's CV scores and the holdout scores) match `exactly`, `within` a relative tolerance (for
+learners that are not bit-for-bit deterministic, e.g. multithreaded LightGBM), or not at all.
 """
 
 from __future__ import annotations
@@ -21,7 +27,8 @@ from workbench.workspace import Workspace
 DEFAULT_TOLERANCE = 1e-9
 # Costs and bookkeeping vary from run to run (timings) or are not scores: only metrics are compared.
 _NOT_METRICS = ("model", "fit_time_s", "predict_ms_per_1k", "latency_p50_ms", "latency_p95_ms", "model_size_kb",
-                "pareto", "trial", "trials", "config", "params")
+                "pareto", "trial", "trials", "config", "params", "family", "chosen", "leader", "baseline", "tied",
+                "trees")
 
 
 @dataclass
@@ -33,6 +40,7 @@ class ReproduceReport:
     max_rel_diff: float
     differences: list[dict[str, Any]] = field(default_factory=list)
     changed_inputs: list[dict[str, Any]] = field(default_factory=list)
+    replayed: bool = False  # the recorded trial sequence was replayed (False: an older run, re-run from its spec)
 
     @property
     def matches(self) -> bool:
@@ -50,6 +58,7 @@ class PreparedReproduction:
     original: dict[str, Any]
     spec: Any
     changed_inputs: list[dict[str, Any]]
+    record: dict[str, Any] | None = None  # the trial sequence and decisions to replay
 
 
 def prepare_reproduction(ws: Workspace, run_id: str) -> PreparedReproduction:
@@ -82,7 +91,24 @@ def prepare_reproduction(ws: Workspace, run_id: str) -> PreparedReproduction:
     commit_then = started[0].git_commit if started else None
     if commit_then != commit_now:
         changed.append({"input": "workspace git commit", "then": commit_then, "now": commit_now})
-    return PreparedReproduction(run, spec, changed)
+    return PreparedReproduction(run, spec, changed, recorded_sequence(run))
+
+
+def recorded_sequence(run: dict[str, Any]) -> dict[str, Any] | None:
+    """The trial sequence and decisions a trusted run (`RunRecords.trusted_run`) recorded, if it has one."""
+    finished = (run.get("events") or {}).get("run.finished")
+    record = ((finished.params.get("automl") or {}).get("record") if finished is not None else None)
+    return record if isinstance(record, dict) and record.get("trials") else None
+
+
+def replay_for(ws: Workspace, run_id: str) -> dict[str, Any] | None:
+    """The record to replay for the queued run `run_id` when it reproduces another (None otherwise)."""
+    with AuditLog(ws.audit_path, ws.root) as log:
+        run = RunRecords(log).get_run(run_id)
+        if run is None or not run.get("reproduces"):
+            return None
+        original = RunRecords(log).trusted_run(run["reproduces"])
+    return recorded_sequence(original) if original is not None else None
 
 
 def reproduce_run(ws: Workspace, run_id: str, *, tolerance: float = DEFAULT_TOLERANCE,
@@ -126,6 +152,11 @@ def compare_reproduction(ws: Workspace, prepared: PreparedReproduction, result: 
 
     then = {r["model"]: r for r in json.loads(run["leaderboard"] or "[]")}
     now = {r["model"]: r for r in result.leaderboard}
+    finished = (run.get("events") or {}).get("run.finished")
+    holdout_then = dict(finished.params.get("holdout_scores") or {}) if finished is not None else {}
+    if holdout_then:
+        then["(holdout)"] = {"model": "(holdout)", **holdout_then}
+        now["(holdout)"] = {"model": "(holdout)", **result.holdout_scores}
     differences, worst, exact = [], 0.0, True
     for model in sorted(set(then) | set(now)):
         if model not in then or model not in now:
@@ -142,10 +173,11 @@ def compare_reproduction(ws: Workspace, prepared: PreparedReproduction, result: 
             if rel > tolerance:
                 differences.append({"model": model, "metric": metric, "then": a, "now": b, "rel_diff": rel})
     verdict = "exact" if exact and not differences else ("within" if not differences else "mismatch")
-    report = ReproduceReport(run["run_id"], result.run_id, verdict, tolerance, worst, differences, changed)
+    report = ReproduceReport(run["run_id"], result.run_id, verdict, tolerance, worst, differences, changed,
+                             replayed=prepared.record is not None)
     with AuditLog(ws.audit_path, ws.root) as log:
         log.record("run.reproduced", actor=ws.actor, run_id=run["run_id"], subject=run["name"], outcome=verdict,
                    data_version=result.data_version, fingerprint=result.fingerprint,
                    params={"reproduction": result.run_id, "tolerance": tolerance, "max_rel_diff": worst,
-                           "differences": differences, "changed_inputs": changed})
+                           "differences": differences, "changed_inputs": changed, "replayed": report.replayed})
     return report

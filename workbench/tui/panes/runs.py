@@ -85,6 +85,7 @@ class RunsPane(Widget):
     def __init__(self, workspace: Workspace) -> None:
         super().__init__()
         self.workspace = workspace
+        self._detail_text = ""
         self.runs: list[dict[str, Any]] = []
         self.cells: dict[str, tuple[str, ...]] = {}  # what the runs table shows, by run
         self.selected: str | None = None
@@ -214,7 +215,8 @@ class RunsPane(Widget):
             lines.append(f"best: [b]{escape(run['best_model'])}[/] (CV {escape(run.get('metric') or '')}{score})")
         if run.get("artifact_path"):
             lines.append(f"model: {run['artifact_path']}  sha256 {str(run.get('artifact_sha256'))[:12]}")
-        detail.update("\n".join(lines))
+        self._detail_text = "\n".join(lines)
+        detail.update(self._detail_text)
         self._fill_leaderboard(run, {})
         diagnostics.display = True
         note = no_diagnostics_note(run["state"])
@@ -250,6 +252,9 @@ class RunsPane(Widget):
         run = next((r for r in self.runs if r["run_id"] == message.run_id), None)
         if run is not None and message.results.holdout_scores:
             self._fill_leaderboard(run, message.results.holdout_scores)
+        if message.results.choice:
+            extra = "\n".join(escape(line) for line in message.results.choice)
+            self.query_one("#run-detail", Static).update(f"{self._detail_text}\n{extra}")
         if message.results.diagnostics is not None:
             from workbench.tui.widgets.diagnostics import DiagnosticsView
 
