@@ -178,6 +178,7 @@ def search(ctx: RunContext, rows: Rows) -> tuple[SearchState, RunRecord]:
         problem, families, ctx.metric, ctx.backend, search_deadline=deadline, on_trial=on_trial,
         max_trials=spec.max_trials, seed=spec.seed, cancel=ctx.cancel, costs=ctx.costs, clock=budget.clock,
         replay=ctx.replay.trials if ctx.replay else None,
+        finish=lambda t: reserve.finish_seconds(t, spec.time_budget_s),
     )
     ctx.check_cancel()
     if state.best is None and not ctx.replay and budget.left_hard() > 0:
