@@ -88,12 +88,14 @@ def _slow_fits(monkeypatch: pytest.MonkeyPatch, clock: FakeClock, seconds: dict[
     """Every fold fit 'takes' `seconds[family]` on the fake clock (and says so in its cost fields)."""
     import workbench.pipeline.search as search
     from workbench.pipeline import evaluate
+    from workbench.pipeline.candidates import cost_factor
 
     real = evaluate.fit_fold
 
     def fit_fold(problem: Any, family: str, params: dict[str, Any], fold: int, measure: bool = False) -> dict[str, Any]:
         out = real(problem, family, params, fold, measure)
-        cost = seconds[family] * (params.get("n_estimators", 100) / 100 if family == "lightgbm" else 1.0)
+        # Costs grow with the configuration as the engine's cost model assumes (trees grown, sampled rows).
+        cost = seconds[family] * cost_factor(family, params, out.get("trees"))
         clock.advance(cost)
         out.update(fit_time_s=cost, work_s=cost)
         return out
@@ -137,9 +139,11 @@ def test_the_search_keeps_time_for_the_final_fits(penguins: pl.DataFrame, monkey
     real_fit = stages.fit_final
 
     def timed_fit_final(ctx: Any, rows: Any, trial: Trial, *args: Any) -> Any:
-        # The final fits 'take' what their estimate says, on the fake clock.
-        clock.advance(ctx.reserve(rows).final_fit_seconds(trial))
-        return real_fit(ctx, rows, trial, *args)
+        # The final fits 'take' what their estimate says, on the fake clock, once they have run.
+        need = ctx.reserve(rows).final_fit_seconds(trial)
+        fitted = real_fit(ctx, rows, trial, *args)
+        clock.advance(need)
+        return fitted
 
     monkeypatch.setattr(stages, "fit_final", timed_fit_final)
     result = run_automl(penguins, _spec("species", time_budget_s=60, cv_folds=3), backend=LocalCompute(workers=0),

@@ -81,9 +81,9 @@ def test_boosting_finds_its_trees_by_early_stopping_and_the_refit_scales_them() 
     assert np.array_equal(fits[0].predict_proba(frame), fits[1].predict_proba(frame))
     again = pickle.loads(pickle.dumps(fits[0]))
     assert np.array_equal(again.predict_proba(frame.head(7)), fits[0].predict_proba(frame.head(7)))
-    # The refit on 4x the rows early stopping saw gets twice the trees (sqrt), no early stopping.
+    # The refit on 16x the rows early stopping saw gets twice the trees (fourth root), no early stopping.
     seen = early_stopping_rows(n)
-    refit = final_params("lightgbm", params, found, seen, 4 * seen)
+    refit = final_params("lightgbm", params, found, seen, 16 * seen)
     assert refit["early_stopping"] is False and refit["n_estimators"] == round(found * 2)
     # Library defaults are refitted exactly as they were cross-validated.
     defaults = FAMILIES["lightgbm"].defaults("binary")

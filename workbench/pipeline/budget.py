@@ -104,9 +104,11 @@ class Reserve:
     def fit_seconds(self, trial: "Trial", rows: int) -> float:
         """One fit of `trial`'s final configuration on `rows` rows (fit cost grows ~linearly with rows,
         and with the extra trees a tuned boosting refit on more rows gets)."""
+        from workbench.pipeline.candidates import tree_scale
+
         ratio = rows / max(1, self.sizes.fold_train_rows)
-        trees = math.sqrt(ratio) if trial.params.get("early_stopping") is True else 1.0
-        return self.fold_seconds(trial) * ratio * min(4.0, max(1.0, trees)) * 1.1
+        trees = tree_scale(ratio) if trial.params.get("early_stopping") is True else 1.0
+        return self.fold_seconds(trial) * ratio * trees * 1.1
 
     def diagnostics_seconds(self, trial: "Trial") -> float:
         """Permutation importance (3 predictions per feature) and partial dependence (~60) on <= 2,000 rows."""

@@ -23,9 +23,10 @@ MAX_TREES = 2000
 STOPPING_ROUNDS = 50
 HGB_NO_CHANGE = 20
 VALIDATION_FRACTION = 0.1
-# A final refit on more rows than early stopping saw gets more trees: the found count times the square
-# root of the rows ratio (trees needed grow with data, but far slower than linearly), at most MAX_TREE_SCALE.
-MAX_TREE_SCALE = 4.0
+# A final refit on more rows than early stopping saw gets more trees: the found count times the fourth
+# root of the rows ratio (trees needed grow with data, far slower than linearly), at most MAX_TREE_SCALE times.
+TREE_SCALE_POWER = 0.25
+MAX_TREE_SCALE = 2.0
 
 
 @dataclass(frozen=True)
@@ -213,11 +214,15 @@ def final_params(family: str, params: dict[str, Any], trees: int | None, found_o
     anything else (library defaults included) exactly as it was cross-validated."""
     if params.get("early_stopping") is not True or not trees or not found_on_rows:
         return dict(params)
-    scale = min(MAX_TREE_SCALE, max(1.0, math.sqrt(final_rows / found_on_rows)))
-    count = max(1, min(MAX_TREES, int(round(trees * scale))))
+    count = max(1, min(MAX_TREES, int(round(trees * tree_scale(final_rows / found_on_rows)))))
     key = FAMILIES[family].cost_key
     assert key is not None
     return {**params, key: count, "early_stopping": False}
+
+
+def tree_scale(rows_ratio: float) -> float:
+    """How many times the found trees a refit on `rows_ratio` times the rows gets (see TREE_SCALE_POWER)."""
+    return min(MAX_TREE_SCALE, max(1.0, rows_ratio ** TREE_SCALE_POWER))
 
 
 def early_stopping_rows(rows: int) -> int:

@@ -23,6 +23,7 @@ SCATTER_POINTS = 400
 PD_FEATURES = 3
 PD_GRID = 20
 PERMUTATION_REPEATS = 3
+MIN_IMPORTANCE_ROWS = 200
 
 
 def compute_diagnostics(estimator: Any, X: pl.DataFrame, y: np.ndarray, task: str, metric: str, plan: FeaturePlan,
@@ -35,16 +36,24 @@ def compute_diagnostics(estimator: Any, X: pl.DataFrame, y: np.ndarray, task: st
                            "learning_curve": learning_curve}
     if learning_curve is None:
         out["skipped"].append("learning_curve")
+    t0 = time.monotonic()
     if task == "regression":
         out.update(_regression(estimator.predict(X), y, rng))
     else:
         out.update(_classification(estimator.predict_proba(X), np.asarray(estimator.classes_), y))
-    steps = [("permutation_importance", lambda: _permutation_importance(estimator, X, y, task, metric, plan, seed))]
-    for name, step in steps:
-        if time.monotonic() > deadline:
-            out["skipped"].append(name)
-            continue
-        out[name] = step()
+    per_row = (time.monotonic() - t0) / max(1, X.height)
+    # Permutation importance predicts the sample once per feature and repeat, partial dependence ~60 times on
+    # up to 500 rows: a slow model gets fewer rows for them, so they end by the deadline (or are skipped).
+    calls = len(plan.raw_columns) * PERMUTATION_REPEATS + 1
+    pd_s = per_row * min(500, X.height) * PD_FEATURES * PD_GRID
+    room = deadline - time.monotonic() - pd_s
+    rows = int(min(X.height, room / max(1e-9, per_row * calls))) if room > 0 else 0
+    if rows >= MIN_IMPORTANCE_ROWS:
+        Xp, yp = (X, y) if rows >= X.height else (X[:rows], y[:rows])
+        out["permutation_importance"] = _permutation_importance(estimator, Xp, yp, task, metric, plan, seed)
+        out["permutation_importance"]["rows"] = int(Xp.height)
+    else:
+        out["skipped"].append("permutation_importance")
     if time.monotonic() < deadline:
         ranked = out.get("permutation_importance", {}).get("features") or plan.raw_columns
         top = [c for c in ranked if c in plan.numeric + plan.categorical][:PD_FEATURES]

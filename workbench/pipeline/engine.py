@@ -133,7 +133,7 @@ def _run_stages(ctx: stages.RunContext, rows: stages.Rows) -> AutoMLResult:
     from workbench.pipeline import ensemble
 
     state, record = stages.search(ctx, rows)
-    choice = stages.choose_trial(ctx, state)
+    choice = stages.choose_trial(ctx, rows, state)
     selection, no_ensemble = ensemble.select(ctx, rows, state)
     ensembled = ensemble.fit(ctx, rows, selection, record) if selection is not None else None
     if selection is not None and ensembled is None:

@@ -34,7 +34,7 @@ from workbench.pipeline.metrics import HIGHER_IS_BETTER, better
 Clock = Callable[[], float]
 STOPPED = "stopped by the time budget before all folds ran"
 # Consecutive unaffordable proposals after which the search ends (the space left is too costly for the time).
-MAX_SKIPS_IN_A_ROW = 12
+MAX_SKIPS_IN_A_ROW = 30
 
 
 @dataclass
@@ -143,9 +143,14 @@ def run_search(
     costs: CostModel | None = None,
     clock: Clock = time.monotonic,
     replay: list[dict[str, Any]] | None = None,
+    finish: Callable[[Trial | None], float] | None = None,
 ) -> tuple[SearchState, CostModel]:
     """Run trials until the deadline (re-read after every batch), `max_trials`, `patience` or `cancel`;
-    or, with `replay`, exactly the recorded trials (`Trial.record()`), ignoring time."""
+    or, with `replay`, exactly the recorded trials (`Trial.record()`), ignoring time.
+
+    `finish(trial)` is what the stages after the search would need if `trial` became the final model (the
+    deadline already keeps that for the current best): a proposal that could win but whose own final fits
+    would not fit either is skipped, so a late leader never finds the time for its refit gone."""
     state = SearchState()
     costs = costs if costs is not None else CostModel()
     if replay is not None:
@@ -181,13 +186,17 @@ def run_search(
             trial = proposals.next()
             per_fold = None if reproducible else costs.fold_seconds(trial.family, trial.params)
             if per_fold is not None:
-                # The batch's wall time if its folds share the workers evenly, plus this trial.
+                # The batch's wall time if its folds share the workers evenly, plus this trial, plus what its
+                # own final fits would need beyond the current best's.
                 expected = costs.batch_seconds(planned + per_fold * n_folds, workers)
-                if expected > left:
+                extra = max(0.0, finish(trial) - finish(state.best)) if finish and state.best is not None else 0.0
+                if expected + extra > left:
                     proposals.tell_skipped(trial)
                     if trial.is_default:
-                        state.untried[trial.family] = (f"its defaults needed ~{expected:.0f} s of CV; {max(0, left):.0f} s "
-                                                       "were left before the final fits' reserve")
+                        state.untried[trial.family] = (
+                            f"its defaults needed ~{expected:.0f} s of CV"
+                            + (f" and ~{extra:.0f} s more for their final fits" if extra >= 1 else "")
+                            + f"; {max(0, left):.0f} s were left before the final fits' reserve")
                     state.skipped += 1
                     skips_in_a_row += 1
                     if skips_in_a_row >= MAX_SKIPS_IN_A_ROW:

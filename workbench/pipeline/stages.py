@@ -178,6 +178,7 @@ def search(ctx: RunContext, rows: Rows) -> tuple[SearchState, RunRecord]:
         problem, families, ctx.metric, ctx.backend, search_deadline=deadline, on_trial=on_trial,
         max_trials=spec.max_trials, seed=spec.seed, cancel=ctx.cancel, costs=ctx.costs, clock=budget.clock,
         replay=ctx.replay.trials if ctx.replay else None,
+        finish=lambda t: reserve.finish_seconds(t, spec.time_budget_s),
     )
     ctx.check_cancel()
     if state.best is None and not ctx.replay and budget.left_hard() > 0:
@@ -199,14 +200,33 @@ def search(ctx: RunContext, rows: Rows) -> tuple[SearchState, RunRecord]:
     return state, record
 
 
-def choose_trial(ctx: RunContext, state: SearchState) -> Choice:
-    """Stage 3: the final model's trial (statistical ties, the defaults floor: `pipeline/selection.py`)."""
+def choose_trial(ctx: RunContext, rows: Rows, state: SearchState) -> Choice:
+    """Stage 3: the final model's trial (statistical ties, the defaults floor: `pipeline/selection.py`).
+
+    A choice whose final fits no longer fit in the time left (a late leader whose early-stopped trees made
+    it dearer than estimated) gives way to the best-ranked trial whose fits do, rather than being fitted on
+    a fraction of the rows."""
     choice = choose(state.trials, ctx.metric)
     assert choice is not None  # the search stage raises when no trial finished
-    if ctx.replay and ctx.replay.chosen_trial is not None and ctx.replay.confirm is None:
-        recorded = next((t for t in state.trials if t.number == ctx.replay.chosen_trial), None)
-        if recorded is not None and recorded is not choice.trial:
-            choice.trial, choice.reason = recorded, f"as recorded by the original run ({choice.reason})"
+    if ctx.replay is not None:
+        if ctx.replay.chosen_trial is not None and ctx.replay.confirm is None:
+            recorded = next((t for t in state.trials if t.number == ctx.replay.chosen_trial), None)
+            if recorded is not None and recorded is not choice.trial:
+                choice.trial, choice.reason = recorded, f"as recorded by the original run ({choice.reason})"
+        return choice
+    reserve = ctx.reserve(rows)
+
+    def need(t: Trial) -> float:
+        return reserve.final_fit_seconds(t) + reserve.diagnostics_seconds(t) + SAVE_OVERHEAD_S
+
+    room = max(ctx.budget.left_hard(), MIN_WORTH_CUTTING_S)
+    if need(choice.trial) > room:
+        fits = next((t for t in rank(state.trials, ctx.metric) if need(t) <= room), None)
+        if fits is not None and fits is not choice.trial:
+            choice.reason = (f"{label(fits)} is saved: {label(choice.trial)} would need ~{need(choice.trial):.0f} s "
+                             f"for its final fits and {room:.0f} s were left; it is the best-ranked trial whose fits "
+                             f"fit (the choice before that: {choice.reason})")
+            choice.trial = fits
     return choice
 
 
