@@ -48,14 +48,20 @@ def test_replay_repeats_the_recorded_run_on_a_slow_machine(penguins: pl.DataFram
     original = run_automl(penguins, spec, backend=LocalCompute(workers=0))
     record = json.loads(json.dumps(original.record))  # as stored in the log
     assert [t["family"] for t in record["trials"][:3]] == ["lightgbm", "linear", "hist_gradient_boosting"]
-    assert len(record["trials"]) == 5 and record["chosen_trial"] == original.best["trial"]
+    # an ensemble (trial -1) is recorded by its members and weights, a single model by its trial number
+    chosen = original.best["trial"]
+    assert len(record["trials"]) == 5
+    assert (record["chosen_trial"], bool(record["ensemble"])) == ((None, True) if chosen == -1 else (chosen, False))
     assert record["final"]["final_rows_scope"] == "train+holdout"
     # On a clock that says the whole budget went by long ago, a fresh search would stop at once; the
     # replay runs every recorded trial and makes every recorded decision.
     slow = RacingClock()
     replayed = run_automl(penguins, spec, backend=LocalCompute(workers=0), replay=record, clock=slow,
                           started_at=slow() + 1000)
-    assert _metrics(replayed) == _metrics(original)
+    # the same trials, scores and choice exactly; the holdout scores to float noise (LightGBM's threads may sum
+    # a histogram in another order: log loss differed in the 9th digit once)
+    assert _metrics(replayed)[:4] == _metrics(original)[:4]
+    assert replayed.holdout_scores == pytest.approx(original.holdout_scores, rel=1e-6)
     assert replayed.stop_reason == "replayed 5 recorded trials"
 
 

@@ -48,7 +48,7 @@ def compute_diagnostics(estimator: Any, X: pl.DataFrame, y: np.ndarray, task: st
     pd_s = per_row * min(500, X.height) * PD_FEATURES * PD_GRID
     room = deadline - time.monotonic() - pd_s
     rows = int(min(X.height, room / max(1e-9, per_row * calls))) if room > 0 else 0
-    if rows >= MIN_IMPORTANCE_ROWS:
+    if rows > 0 and rows >= min(MIN_IMPORTANCE_ROWS, X.height):  # a small holdout is used whole
         Xp, yp = (X, y) if rows >= X.height else (X[:rows], y[:rows])
         out["permutation_importance"] = _permutation_importance(estimator, Xp, yp, task, metric, plan, seed)
         out["permutation_importance"]["rows"] = int(Xp.height)

@@ -187,6 +187,7 @@ def leaderboard_row(selection: Selection, fitted: Any, rows: Any, task: str, met
         scores[name], scores[f"{name}_std"] = round(float(values.mean()), 6), round(float(values.std()), 6)
     scores[f"{metric}_se"] = round(float(np.std([f[metric] for f in per_fold], ddof=1) / np.sqrt(len(per_fold))), 6)
     return {"model": "ensemble", "family": "ensemble", "trial": -1, "config": "ensemble", **scores,
+            "trials": len(selection.members),  # as a family's row counts its trials: here, the members
             "oof_score": round(selection.score, 6),
             "members": [{"trial": t.number, "model": t.family, "weight": round(w, 4)}
                         for t, w in zip(selection.members, selection.weights)],
