@@ -22,18 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-GENERATE = """
-COPY (SELECT i AS id, (i % 1000)::INTEGER AS c_int, random() * 100 AS c_float, (random() * 1e6)::BIGINT AS c_big,
-  CASE WHEN random() < 0.05 THEN NULL ELSE random() END AS c_nullable,
-  ['red', 'green', 'blue', 'yellow', 'black'][1 + (i % 5)::INTEGER] AS c_cat5,
-  'user_' || (i % 50000)::VARCHAR AS c_cat50k, md5(i::VARCHAR) AS c_text,
-  DATE '2020-01-01' + (i % 1500)::INTEGER AS c_date, TIMESTAMP '2020-01-01' + to_seconds(i) AS c_ts,
-  random() < 0.3 AS c_bool, random() * random() * 1000 AS c_skew, (i % 7)::SMALLINT AS c_small,
-  round(random() * 50, 2)::DECIMAL(10, 2) AS c_dec, random() AS f1, random() AS f2, random() AS f3,
-  (i % 365)::INTEGER AS f4, 'k' || (i % 20)::VARCHAR AS f5,
-  ((i % 1000) / 1000.0 + random() > 0.9)::INTEGER AS target
- FROM range({rows}) t(i)) TO '{path}' (FORMAT parquet)
-"""
+from lake_browse import GENERATE  # the same 10M x 20 table as the browse benchmark (benchmarks/ is on sys.path)
 
 TYPES = {"id": "BIGINT", "c_int": "INTEGER", "c_float": "DOUBLE", "c_big": "BIGINT", "c_nullable": "DOUBLE",
          "c_cat5": "VARCHAR", "c_cat50k": "VARCHAR", "c_text": "VARCHAR", "c_date": "DATE", "c_ts": "TIMESTAMP",

@@ -16,6 +16,7 @@ from workbench.audit import AuditLog
 from workbench.audit.log import new_run_id
 from workbench.errors import BadInputError, WorkbenchError
 from workbench.identity import current_host
+from workbench.process_identity import process_alive
 from workbench.pipelines.lock import pipeline_lock_path, try_exclusive
 from workbench.pipelines.spec import Pipeline
 from workbench.pipelines.steps import STEP_RUNNERS, StepContext
@@ -134,7 +135,7 @@ def settle_interrupted(ws: Workspace) -> list[str]:
     settled = []
     host = current_host()
     for r in pipeline_runs(ws, limit=200):
-        if r.outcome != "running" or r.host != host or r.pid is None or _alive(r.pid):
+        if r.outcome != "running" or r.host != host or r.pid is None or process_alive(r.pid, None):
             continue
         with AuditLog(ws.audit_path, ws.root) as log:
             log.record("pipeline.finished", actor=ws.actor, subject=r.pipeline, outcome="interrupted",
@@ -142,12 +143,3 @@ def settle_interrupted(ws: Workspace) -> list[str]:
         settled.append(r.run)
     return settled
 
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
