@@ -323,7 +323,7 @@ _FORGERIES = {
                                           "metric, score, estimator, metrics, spec, spec_sha256, data_source, "
                                           "data_table, data_query, data_version, fingerprint, row_count, code, "
                                           "artifact_path, artifact_sha256, holdout_path, holdout_sha256, holdout_rows, "
-                                          "features, reference, event_seq, event_hash FROM model_versions LIMIT 1"),
+                                          "features, reference, event_seq, event_hash, training FROM model_versions LIMIT 1"),
     "alias_events": ("registry.sqlite", "INSERT INTO alias_events (model, alias, version, set_at, set_by, reason) "
                                         "VALUES ('species', 'challenger', 2, 'now', 'mallory', 'x')"),
     "promotion_requests": ("registry.sqlite", "INSERT INTO promotion_requests (model, version, alias, reason, "

@@ -26,7 +26,6 @@ import duckdb
 
 from workbench.errors import BackendUnavailableError, LakeError, WorkspaceError
 from workbench.workspace import Workspace
-from workbench.workspace.sharing import share_new_folders
 
 LAKE_ALIAS = "lake"
 LAKE_DATA_KEY = "lake/data"  # storage key of the data files on a non-local storage back-end
@@ -52,6 +51,15 @@ def _extension_file(name: str, module: str) -> Path:
             "Workbench pins duckdb==1.5.5 for this reason."
         )
     return path
+
+
+def load_extensions(con: duckdb.DuckDBPyConnection) -> None:
+    """Load DuckLake and the SQLite scanner straight from their installed packages.
+
+    Loading from the package's file (rather than INSTALLing a copy into the workspace) keeps 68 MB of
+    binaries out of every workspace and every copy of one; the version is the one pinned with duckdb."""
+    for name, module in _EXTENSIONS.items():
+        con.execute(f"LOAD '{_sql_path(_extension_file(name, module))}'")
 
 
 def prepare_catalog(catalog: Path) -> None:
@@ -130,23 +138,17 @@ def connect(workspace: Workspace, read_only: bool = False) -> duckdb.DuckDBPyCon
                                       "(SUPPORTS_DUCKDB is False), so it cannot hold the lake.")
     backend = storage.name if storage is not None else "local"
     move_home = _check_data_home(workspace, backend) and not read_only
-    ext_dir = workspace.state_dir / "duckdb_extensions"
-    ext_dir.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(
         config={
-            "extension_directory": str(ext_dir),
+            # Nothing is installed there: the extensions load from their packages (below). The setting keeps
+            # DuckDB from ever reaching for ~/.duckdb.
+            "extension_directory": str(workspace.state_dir / "duckdb_extensions"),
             "autoinstall_known_extensions": False,
             "autoload_known_extensions": False,
         }
     )
     try:
-        for name, module in _EXTENSIONS.items():
-            try:
-                con.execute(f"LOAD {name}")
-            except duckdb.Error:
-                con.execute(f"INSTALL '{_extension_file(name, module)}'")
-                share_new_folders(workspace, ext_dir)  # DuckDB makes its folders 0755, not the group's
-                con.execute(f"LOAD {name}")
+        load_extensions(con)
         if not read_only:
             prepare_catalog(workspace.lake_catalog)
         if storage is None:

@@ -59,12 +59,10 @@ def test_duckdb_reads_a_parquet_file_the_plugin_wrote(storage: S3Storage, tmp_pa
 
 
 def test_ducklake_keeps_its_data_files_in_the_bucket(storage: S3Storage, tmp_path: Path):
-    from workbench.lake.engine import _EXTENSIONS, _extension_file
+    from workbench.lake.engine import load_extensions
 
     with _duckdb(tmp_path) as con:
-        for name, module in _EXTENSIONS.items():
-            con.execute(f"INSTALL '{_extension_file(name, module)}'")
-            con.execute(f"LOAD {name}")
+        load_extensions(con)
         storage.configure_duckdb(con)
         data_url = storage.url("lake/ducklake") + "/"
         con.execute(f"ATTACH 'ducklake:sqlite:{tmp_path / 'catalog.sqlite'}' AS lake (DATA_PATH '{data_url}')")

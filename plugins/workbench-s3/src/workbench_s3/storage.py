@@ -258,8 +258,7 @@ def _load_httpfs(con: Any) -> None:
     if not path.exists():
         raise BackendUnavailableError(f"duckdb-extension-httpfs has no build for DuckDB {duckdb.__version__}; "
                                       "install the matching version.")
-    con.execute("INSTALL " + _sql_literal(str(path)))
-    con.execute("LOAD httpfs")
+    con.execute("LOAD " + _sql_literal(str(path)))  # from the package: no copy in the workspace
 
 
 def _error_code(exc: BaseException) -> str | None:
