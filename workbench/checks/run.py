@@ -55,7 +55,7 @@ def evaluate(ws: Workspace, lake: Any, exp: Expectations, version: int | None,
     import duckdb
 
     from workbench.checks.drift import drift_failures
-    from workbench.checks.sql import build_plan, run_plan, schema_failures
+    from workbench.checks.sql import build_plan, integer_spans, run_plan, schema_failures, unique_integer_columns
     from workbench.lake.catalog import resolve_version, table_ref
 
     found = resolve_version(lake, exp.table, version)
@@ -65,7 +65,8 @@ def evaluate(ws: Workspace, lake: Any, exp: Expectations, version: int | None,
     _unknown_columns(exp, set(types))
     failures = schema_failures(exp, types)
     try:
-        rows, row_failures = run_plan(cur, build_plan(exp, set(types), now), ref)
+        spans = integer_spans(cur, unique_integer_columns(exp, types), ref)
+        rows, row_failures = run_plan(cur, build_plan(exp, set(types), now, spans), ref)
     except duckdb.Error as exc:
         first = str(exc).strip().splitlines()[0]
         raise ExpectationsError(f"{exp.path} cannot be checked on {exp.table}: {first}") from None

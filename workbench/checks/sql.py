@@ -51,7 +51,21 @@ def _plural(n: int, word: str) -> str:
     return f"{n:,} {word}" + ("" if n == 1 else "s")
 
 
-def _column_rules(rules: ColumnRules, agg: list[tuple[str, str]], verdicts: list[Verdict]) -> None:
+# A unique integer column whose values span at most this many distinct integers is counted with a bitmap
+# (`bitstring_agg`, 32 MB at most) instead of a hash table: 10M ids in ~0.5 s instead of ~4 s.
+BITMAP_MAX_SPAN = 1 << 28
+INTEGER_TYPES = frozenset({"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER",
+                           "UBIGINT"})
+
+
+def _distinct_sql(col: str, span: tuple[int, int] | None) -> str:
+    if span is not None and 0 <= span[1] - span[0] < BITMAP_MAX_SPAN:
+        return f"bit_count(bitstring_agg({col}, {span[0]}, {span[1]}))"
+    return f"count(DISTINCT {col})"
+
+
+def _column_rules(rules: ColumnRules, agg: list[tuple[str, str]], verdicts: list[Verdict],
+                  span: tuple[int, int] | None = None) -> None:
     c = rules.column
     col = quote_ident(c)
     key = f"{c}\x1f"  # aggregate names are per column; \x1f cannot occur in a column name typed in TOML
@@ -75,7 +89,7 @@ def _column_rules(rules: ColumnRules, agg: list[tuple[str, str]], verdicts: list
 
         verdicts.append(missing_share)
     if rules.unique:
-        add("duplicates", f"count({col}) - count(DISTINCT {col})",
+        add("duplicates", f"count({col}) - {_distinct_sql(col, span)}",
             lambda n, _: f"{c} has {_plural(n, 'duplicate value')} (unique)." if n else None)
     if rules.min is not None:
         bound = rules.min
@@ -121,8 +135,30 @@ def _freshness(exp: Expectations, now: datetime, agg: list[tuple[str, str]], ver
     verdicts.append(fresh)
 
 
-def build_plan(exp: Expectations, columns: set[str], now: datetime) -> Plan:
-    """The one query that checks every row-level rule of `exp` on a table with `columns`."""
+def unique_integer_columns(exp: Expectations, types: dict[str, str]) -> list[str]:
+    """Columns with a `unique` rule whose values are integers: their span decides how they are counted."""
+    return [r.column for r in exp.columns if r.unique and types.get(r.column, "").upper() in INTEGER_TYPES]
+
+
+def integer_spans(cur: Any, columns: list[str], from_sql: str) -> dict[str, tuple[int, int]]:
+    """(min, max) of each column, read in one query (Parquet statistics answer it without a scan)."""
+    if not columns:
+        return {}
+    parts = ", ".join(f"min({quote_ident(c)}), max({quote_ident(c)})" for c in columns)
+    values = cur.execute(f"SELECT {parts} FROM {from_sql}").fetchone()
+    spans = {}
+    for i, c in enumerate(columns):
+        lo, hi = values[2 * i], values[2 * i + 1]
+        if lo is not None and hi is not None:
+            spans[c] = (int(lo), int(hi))
+    return spans
+
+
+def build_plan(exp: Expectations, columns: set[str], now: datetime,
+               spans: dict[str, tuple[int, int]] | None = None) -> Plan:
+    """The one query that checks every row-level rule of `exp` on a table with `columns`; `spans` are the
+    (min, max) of unique integer columns (`integer_spans`), read from the same version."""
+    spans = spans or {}
     agg: list[tuple[str, str]] = [("\x1frows", "count(*)")]
     verdicts: list[Verdict] = []
     if exp.min_rows is not None:
@@ -135,7 +171,7 @@ def build_plan(exp: Expectations, columns: set[str], now: datetime) -> Plan:
                         if row["\x1frows"] > high else None)
     for rules in exp.columns:
         if rules.column in columns:  # a declared column that is gone is a schema failure, reported there
-            _column_rules(rules, agg, verdicts)
+            _column_rules(rules, agg, verdicts, spans.get(rules.column))
     if exp.freshness_column and exp.freshness_column in columns:
         _freshness(exp, now, agg, verdicts)
     return Plan(agg, verdicts)
