@@ -191,6 +191,16 @@ def test_changed_artifact_bytes_are_a_finding(ws: Workspace) -> None:
     assert code == 1 and "artifact" in _kinds(report)
 
 
+def test_changed_holdout_model_bytes_are_a_finding(ws: Workspace) -> None:
+    """The twin that scored the frozen holdout (refit_all) is evidence too: its bytes are checked like the model's."""
+    twins = sorted(ws.artifacts_dir.glob("*/holdout_model.joblib"))
+    assert twins, "the sample runs refit on every row, so each keeps its holdout model"
+    twins[0].write_bytes(twins[0].read_bytes() + b"\0")
+    code, report = _verify(ws)
+    assert code == 1 and "artifact" in _kinds(report)
+    assert any("holdout_model.joblib" in str(f) for f in report.get("findings", [])), report
+
+
 def _unindex_approvals(con: sqlite3.Connection) -> list[tuple]:
     """FTS5's own delete command for every approval event: hides them from `audit search`."""
     rows = con.execute("SELECT seq, kind, subject, actor, run_id, outcome, params FROM events "

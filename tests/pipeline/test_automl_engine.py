@@ -44,6 +44,7 @@ def test_search_is_deterministic_for_a_fixed_seed(penguins: pl.DataFrame) -> Non
     runs = [run_automl(penguins, spec, backend=LocalCompute(workers=0)) for _ in range(2)]
     a, b = ([(r["trial"], r["model"], r["params"], r.get("log_loss")) for r in run.trials] for run in runs)
     assert a == b and len(a) == 6
+    assert [r["trial"] for r in runs[0].trials if r.get("error")] == []  # string classes: no trial fails
     defaults = [r["model"] for r in sorted(runs[0].trials, key=lambda r: r["trial"])][:3]
     assert defaults == ["lightgbm", "linear", "extra_trees"]  # every family's defaults come first
     raw = penguins.head(30)

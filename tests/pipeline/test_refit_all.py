@@ -57,6 +57,30 @@ def test_refit_all_must_be_a_boolean() -> None:
         _spec("species", refit_all="yes")
 
 
+@pytest.mark.parametrize("labels", [["no", "yes"], ["Adelie", "Chinstrap", "Gentoo"]])
+def test_early_stopped_lightgbm_keeps_string_labels(labels: list[str]) -> None:
+    """LightGBM 4.7 does not encode `eval_y`: string classes failed every tuned LightGBM trial until the
+    early-stopping wrapper encoded them itself. Predictions come back as the original labels."""
+    from workbench.pipeline.candidates import FAMILIES, MAX_TREES, build_pipeline
+    from workbench.pipeline.feature_engineering import plan_features
+
+    rng = np.random.default_rng(3)
+    n = 900
+    frame = pl.DataFrame({"a": rng.normal(size=n), "b": rng.normal(size=n)})
+    codes = np.digitize(frame["a"].to_numpy() + 0.3 * rng.normal(size=n), np.linspace(-0.5, 0.5, len(labels) - 1))
+    y = np.array(labels, dtype=object)[codes]
+    task = "binary" if len(labels) == 2 else "multiclass"
+    params = {**FAMILIES["lightgbm"].defaults(task), "n_estimators": MAX_TREES, "early_stopping": True}
+    est, fit_params = build_pipeline("lightgbm", params, task, plan_features(frame, "target", ()), seed=1)
+    est.fit(frame, y, **fit_params)
+    assert list(est.classes_) == labels
+    predicted = est.predict(frame)
+    assert set(predicted) <= set(labels) and (predicted == y).mean() > 0.8
+    proba = est.predict_proba(frame)
+    assert proba.shape == (n, len(labels))
+    assert np.array_equal(np.array(labels, dtype=object)[proba.argmax(axis=1)], predicted)
+
+
 def test_boosting_finds_its_trees_by_early_stopping_and_the_refit_scales_them() -> None:
     from workbench.pipeline.candidates import (FAMILIES, MAX_TREES, EarlyStoppingLGBM, build_pipeline,
                                                early_stopping_rows, final_params, trees_found)

@@ -113,6 +113,20 @@ def _check_lake(workspace: Workspace) -> list[Finding]:
     return check_lake(workspace)
 
 
+def _holdout_model(training: object) -> tuple[str, str] | None:
+    """(path, sha256) of the twin model that scored the frozen holdout, when the saved model was refitted."""
+    if isinstance(training, str):
+        import json
+
+        try:
+            training = json.loads(training)
+        except ValueError:
+            return None
+    if isinstance(training, dict) and training.get("holdout_model") and training.get("holdout_model_sha256"):
+        return str(training["holdout_model"]), str(training["holdout_model_sha256"])
+    return None
+
+
 def _check_artifacts(workspace: Workspace, log: AuditLog, result: WorkspaceVerification) -> list[Finding]:
     """Each recorded file's bytes against the hash in its chained event (runs) or bound row (registry)."""
     from workbench.registry.store import RegistryStore, registry_path
@@ -130,12 +144,18 @@ def _check_artifacts(workspace: Workspace, log: AuditLog, result: WorkspaceVerif
                                         ("holdout", "holdout_sha256", "holdout")):
             if p.get(path_key) and p.get(sha_key):
                 wanted.setdefault((p[path_key], p[sha_key]), f"{what} of run {run_id}")
+        twin = _holdout_model(p.get("training"))
+        if twin:
+            wanted.setdefault(twin, f"holdout model of run {run_id}")
     if registry_path(workspace).exists():
         with RegistryStore(registry_path(workspace)) as store:
-            for v in store._all("SELECT model, version, artifact_path, artifact_sha256, holdout_path, holdout_sha256 "
-                                "FROM model_versions"):
+            for v in store._all("SELECT model, version, artifact_path, artifact_sha256, holdout_path, holdout_sha256, "
+                                "training FROM model_versions"):
                 wanted.setdefault((v["artifact_path"], v["artifact_sha256"]), f"model artifact of {v['model']}:{v['version']}")
                 wanted.setdefault((v["holdout_path"], v["holdout_sha256"]), f"holdout of {v['model']}:{v['version']}")
+                twin = _holdout_model(v.get("training"))
+                if twin:
+                    wanted.setdefault(twin, f"holdout model of {v['model']}:{v['version']}")
     findings = []
     for (relative, sha), what in sorted(wanted.items()):
         try:

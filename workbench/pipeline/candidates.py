@@ -255,6 +255,11 @@ class EarlyStoppingLGBM:
         y = np.asarray(y)
         idx = np.arange(len(y))
         classifier = hasattr(self.estimator, "predict_proba")
+        self.labels_ = None
+        if classifier:
+            # Class codes 0..k-1 in sorted order, as LightGBM's own encoder makes them: LightGBM 4.7 does not
+            # encode `eval_y`, so string labels (yes/no, species) failed every tuned trial.
+            self.labels_, y = np.unique(y, return_inverse=True)
         size = max(1, int(math.ceil(len(y) * self.validation_fraction)))
         try:
             fit_idx, val_idx = train_test_split(idx, test_size=size, random_state=self.random_state,
@@ -281,7 +286,8 @@ class EarlyStoppingLGBM:
 
     @property
     def classes_(self) -> Any:
-        return self.estimator_.classes_
+        labels = getattr(self, "labels_", None)  # None: a model saved before labels were encoded
+        return labels if labels is not None else self.estimator_.classes_
 
     @property
     def n_features_in_(self) -> int:
@@ -292,7 +298,9 @@ class EarlyStoppingLGBM:
         return self.estimator_.feature_importances_
 
     def predict(self, X: Any) -> Any:
-        return self.estimator_.predict(X)
+        predicted = self.estimator_.predict(X)
+        labels = getattr(self, "labels_", None)
+        return labels[np.asarray(predicted, dtype=int)] if labels is not None else predicted
 
     def predict_proba(self, X: Any) -> Any:
         return self.estimator_.predict_proba(X)

@@ -99,7 +99,7 @@ def test_no_object_in_the_bucket_and_no_local_file_holds_a_secret_and_verify_rea
 
     # The bucket is the system of record: a changed object is a finding even while the local cache is good.
     assert cli("audit", "verify").returncode == 0
-    model_key = next(k for k in keys if k.endswith("model.joblib"))
+    model_key = next(k for k in keys if k.endswith("/model.joblib"))
     client.put_object(Bucket=BUCKET, Key=model_key, Body=b"not the model")
     verified = cli("audit", "verify", "--json")
     assert verified.returncode == 1

@@ -20,7 +20,9 @@ from workbench.runs.records import RunRecords
 from workbench.workspace import Workspace
 
 PENGUINS = Path(__file__).resolve().parents[3] / "sample_data" / "penguins.parquet"
-RUN_FILES = ["diagnostics.json", "holdout.parquet", "leaderboard.json", "model.joblib", "model.json"]
+# holdout_model.joblib: the twin fitted on the training rows only, which scored the frozen holdout (refit_all).
+RUN_FILES = ["diagnostics.json", "holdout.parquet", "holdout_model.joblib", "leaderboard.json", "model.joblib",
+             "model.json"]
 
 
 @pytest.fixture(autouse=True)
@@ -275,7 +277,7 @@ def test_a_failed_upload_fails_the_run_and_leaves_nothing_referenced(
     real_write = S3Storage.write
 
     def write_then_fail(self: S3Storage, key: str, data) -> None:
-        if key.endswith("model.joblib"):
+        if key.endswith("/model.joblib"):
             raise ConnectionResetError("connection reset by peer")
         real_write(self, key, data)
 
