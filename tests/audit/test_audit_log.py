@@ -71,7 +71,7 @@ def test_secrets_in_a_spec_or_the_environment_never_reach_the_log(sample_workspa
     spec.write_text(
         'name = "leaky"\n'
         'description = "token=SpecToken4242 and EnvSecretValue123 postgres://bob:UrlPassw0rd@db/x"\n'
-        'target = "species"\ncandidates = ["linear"]\n'
+        'target = "species"\ncandidates = ["linear"]\nmax_trials = 2\ncv_folds = 3\n'
         "[data]\nquery = \"SELECT * FROM penguins WHERE 'password=QuerySecret99' <> ''\"\n"
     )
     env = {"AWS_SECRET_ACCESS_KEY": "EnvSecretValue123", "MY_API_TOKEN": "EnvTokenValue456"}
