@@ -6,6 +6,10 @@ Test modules import the fixtures they use from here.
 
 from __future__ import annotations
 
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -84,26 +88,93 @@ def declared_team(ws: Workspace) -> Workspace:
     return set_policy(ws, "")
 
 
-@pytest.fixture
-def two_versions(sample_workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> Workspace:
-    """`species` v1 (seed 7) and v2 (seed 11), registered by alice; no aliases yet."""
+@contextmanager
+def _isolated(folder: Path, founder_key: Path) -> Iterator[None]:
+    """The environment `tests/conftest.py:_isolated_env` gives a test, for a session fixture (which runs
+    before it): no developer identity, home or keys; the founder's test key."""
+    names = ("XDG_DATA_HOME", "WORKBENCH_HOME", "WORKBENCH_USER", "WORKBENCH_SIGNING_KEY", "SSH_AUTH_SOCK", "HOME")
+    saved = {k: os.environ.get(k) for k in names}
+    (folder / "home").mkdir(parents=True, exist_ok=True)
+    for k in ("WORKBENCH_HOME", "WORKBENCH_USER", "SSH_AUTH_SOCK"):
+        os.environ.pop(k, None)
+    os.environ.update(XDG_DATA_HOME=str(folder / "xdg-data"), WORKBENCH_SIGNING_KEY=str(founder_key),
+                      HOME=str(folder / "home"))
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _built_once(template: Path, tmp_path_factory: pytest.TempPathFactory, founder_key: Path, name: str,
+                build: Callable[[Path], None]) -> Path:
+    folder = tmp_path_factory.mktemp(name)
+    root = folder / "ws"
+    shutil.copytree(template, root)
+    with _isolated(folder, founder_key):
+        build(root)
+    return root
+
+
+def _copy(template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, user: str = "alice") -> Workspace:
+    root = tmp_path / "ws"
+    shutil.copytree(template, root)
+    monkeypatch.setenv("WORKBENCH_USER", user)
+    return Workspace.load(root)
+
+
+def _register_two(root: Path) -> None:
     from workbench.registry.register import register_run
 
-    ws = as_user(monkeypatch, declared_team(sample_workspace), "alice")
+    declared_team(Workspace.load(root))
+    os.environ["WORKBENCH_USER"] = "alice"
+    ws = Workspace.load(root)
     register_run(ws, train(ws, seed=7), name="species")
     register_run(ws, train(ws, seed=11), name="species")
-    return ws
 
 
-@pytest.fixture
-def with_champion(two_versions: Workspace, monkeypatch: pytest.MonkeyPatch) -> Workspace:
-    """`species` v1 is champion (requested by alice, approved by bob); the current user is alice again."""
+def _approve_champion(root: Path) -> None:
     from workbench.registry.promotion import approve_request, request_promotion
     from workbench.registry.refs import parse_ref
 
-    request = request_promotion(two_versions, parse_ref("species:1"), "champion", "first model")
-    approve_request(as_user(monkeypatch, two_versions, "bob"), request["id"])
-    return as_user(monkeypatch, two_versions, "alice")
+    os.environ["WORKBENCH_USER"] = "alice"
+    request = request_promotion(Workspace.load(root), parse_ref("species:1"), "champion", "first model")
+    os.environ["WORKBENCH_USER"] = "bob"
+    approve_request(Workspace.load(root), request["id"])
+
+
+_TEMPLATES: dict[str, Path] = {}  # built once per test process, copied per test
+
+
+def _template(name: str, base: Path, tmp_path_factory: pytest.TempPathFactory, founder_key: Path,
+              build: Callable[[Path], None]) -> Path:
+    # A cache rather than session fixtures: the test modules import the fixtures below by name, and
+    # helpers they would need are not visible to pytest there. Two real runs cost ~15 s on a busy machine.
+    if name not in _TEMPLATES:
+        _TEMPLATES[name] = _built_once(base, tmp_path_factory, founder_key, name, build)
+    return _TEMPLATES[name]
+
+
+def _two_versions_template(sample: Path, factory: pytest.TempPathFactory, key: Path) -> Path:
+    return _template("two-versions", sample, factory, key, _register_two)
+
+
+@pytest.fixture
+def two_versions(_sample_template: Path, tmp_path_factory: pytest.TempPathFactory, founder_key: Path,
+                 tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Workspace:
+    """`species` v1 (seed 7) and v2 (seed 11), registered by alice; no aliases yet (a copy per test)."""
+    return _copy(_two_versions_template(_sample_template, tmp_path_factory, founder_key), tmp_path, monkeypatch)
+
+
+@pytest.fixture
+def with_champion(_sample_template: Path, tmp_path_factory: pytest.TempPathFactory, founder_key: Path,
+                  tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Workspace:
+    """`species` v1 is champion (requested by alice, approved by bob); the current user is alice again."""
+    two = _two_versions_template(_sample_template, tmp_path_factory, founder_key)
+    return _copy(_template("champion", two, tmp_path_factory, founder_key, _approve_champion), tmp_path, monkeypatch)
 
 
 def lake_snapshots(ws: Workspace) -> int:
