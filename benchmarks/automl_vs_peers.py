@@ -130,6 +130,7 @@ def bench_table(name: str, budget: float, contenders: list[str], autogluon_path:
         folder = Path(tmp)
         meta = prepare_table(name, budget, folder)
         scores, wall, detail, errors, process = {}, {}, {}, {}, {}
+        timings: dict[str, float] = {}
         for contender in contenders:
             outcome = run_contender(contender, folder, budget, autogluon_path)
             scores[contender] = score_contender(contender, folder, meta, outcome)
@@ -139,7 +140,10 @@ def bench_table(name: str, budget: float, contenders: list[str], autogluon_path:
                 detail[contender] = outcome["detail"]
             if "error" in outcome:
                 errors[contender] = outcome["error"]
+            if outcome.get("timings"):
+                timings = outcome["timings"]  # Workbench's stages: where an overrun went
     row = {**meta, "scores": scores, "wall_s": wall, "process_s": process, "detail": detail, "errors": errors,
+           "workbench_timings": timings,
            "load_before": [round(v, 2) for v in load_before], "load_after": [round(v, 2) for v in os.getloadavg()],
            "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     return row

@@ -162,3 +162,17 @@ def test_models(snap_compare, snapshot_app, size) -> None:  # type: ignore[no-un
 def test_plugins(snap_compare, snapshot_app, size) -> None:  # type: ignore[no-untyped-def]
     assert snap_compare(snapshot_app, terminal_size=size, press=["5"],
                         run_before=_until_settled(rows="#plugins-table"))
+
+
+@pytest.mark.parametrize("size", SIZES, ids=_ids)
+def test_pipelines(snap_compare, snapshot_app, size) -> None:  # type: ignore[no-untyped-def]
+    async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
+        # A pipeline started by hand and never run: no cron slot or run time, so the drawing is fixed.
+        folder = pilot.app.workspace.root / "pipelines"
+        folder.mkdir(exist_ok=True)
+        (folder / "penguins_checked.toml").write_text('[[steps]]\nkind = "check"\ntable = "penguins"\n',
+                                                      encoding="utf-8")
+        await pilot.press("6")
+        await _until_settled(("#pipeline-detail", "no runs yet"), rows="#pipelines-table")(pilot)
+
+    assert snap_compare(snapshot_app, terminal_size=size, run_before=run_before)

@@ -37,3 +37,40 @@ async def test_pipelines_tab_shows_next_and_last_runs(sample_workspace) -> None:
         await pilot.pause()
         detail = str(app.query_one("#pipeline-detail", Static).render())
         assert "broken" in detail and "1 score ✗" in detail and "nosuch" in detail
+
+
+async def test_g_runs_the_highlighted_pipeline_after_a_confirmation(sample_workspace) -> None:
+    from pipeline_fixtures import events
+    from textual.widgets import DataTable
+
+    from workbench.tui.app import WorkbenchApp
+    from workbench.tui.panes.model_dialogs import ConfirmDialog
+
+    ws = sample_workspace
+    write_pipeline(ws, "nightly", '[trigger]\ncron = "0 2 * * *"\n\n[[steps]]\nkind = "noop"\n')
+    app = WorkbenchApp(ws)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("6")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        table = app.query_one("#pipelines-table", DataTable)
+        table.focus()
+        await pilot.press("g")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmDialog)
+        assert "1. noop" in str(app.screen.query_one("#dialog-body").render())
+        await pilot.press("n")  # cancelled: nothing runs, nothing is recorded
+        await app.workers.wait_for_complete()
+        assert events(ws, "pipeline.started") == []
+        await pilot.press("g")
+        await pilot.pause()
+        await pilot.press("y")
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        (started,) = events(ws, "pipeline.started")
+        assert started["trigger"] == {"kind": "manual", "via": "tui"}
+        assert [e["outcome"] for e in events(ws, "pipeline.finished")] == ["succeeded"]
+        assert "succeeded" in str(table.get_row_at(0)[4])

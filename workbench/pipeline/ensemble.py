@@ -121,7 +121,13 @@ def select(ctx: Any, rows: Any, state: Any) -> tuple[Selection | None, str]:
     reserve = ctx.reserve(rows)
     fits = [reserve.fit_seconds(t, n) for t in selection.members
             for n in {len(rows.train), rows.frame.height if ctx.spec.refit_all else len(rows.train)}]
-    need = ctx.costs.batch_seconds(sum(fits), ctx.workers) + max(reserve.diagnostics_seconds(t) for t in selection.members)
+    from workbench.pipeline.stages import LEARNING_CURVE_FRACTIONS
+
+    # The members' fits, the learning curve of the first member (fitted beside them), and diagnostics that
+    # predict with every member (so their costs add up).
+    curve = reserve.fold_seconds(selection.members[0]) * sum(LEARNING_CURVE_FRACTIONS)
+    need = (ctx.costs.batch_seconds(sum(fits) + curve, ctx.workers)
+            + sum(reserve.diagnostics_seconds(t) for t in selection.members))
     room = ctx.budget.left_hard(1.5)
     if need > room:
         return None, f"an ensemble of {len(selection.members)} would need ~{need:.0f} s to fit; {max(0.0, room):.0f} s were left"

@@ -1,6 +1,8 @@
 """Pipelines tab: every pipeline file with its trigger, next cron slot, last run and outcome; the selected
-pipeline's recent runs and steps below. Read-only: runs start from `workbench scheduler` or
-`workbench pipelines run`. The data comes from the same core calls as `pipelines list` and `history`."""
+pipeline's recent runs and steps below. `g` runs the highlighted pipeline now, after a confirmation that
+lists its steps, through the same `run_pipeline` as `workbench pipelines run` (so the same lock refuses a
+second run, and the same events are recorded). The data comes from the same core calls as `pipelines list`
+and `history`."""
 
 from __future__ import annotations
 
@@ -21,12 +23,19 @@ _OUTCOME = {"succeeded": "[green]succeeded[/]", "failed": "[b red]failed[/]", "i
 
 
 class PipelinesPane(Widget):
-    BINDINGS = [Binding("r", "reload", "Reload")]
+    BINDINGS = [Binding("r", "reload", "Reload"), Binding("g", "run_now", "Run now")]
 
     class Loaded(Message):
         def __init__(self, rows: list[dict[str, Any]], error: str | None) -> None:
             super().__init__()
             self.rows = rows
+            self.error = error
+
+    class RunFinished(Message):
+        def __init__(self, name: str, outcome: Any, error: str | None) -> None:
+            super().__init__()
+            self.name = name
+            self.outcome = outcome
             self.error = error
 
     class HistoryLoaded(Message):
@@ -88,8 +97,66 @@ class PipelinesPane(Widget):
         elif not message.rows:
             detail.update("No pipelines yet: add pipelines/NAME.toml to the workspace (see `workbench pipelines`).")
         else:
-            detail.update(f"{len(message.rows)} pipeline(s). Select one for its recent runs; "
+            detail.update(f"{len(message.rows)} pipeline(s). Select one for its recent runs; g runs it now; "
                           "`workbench scheduler` runs them on their triggers.")
+
+    def _selected(self) -> str | None:
+        table = self.query_one("#pipelines-table", DataTable)
+        if not table.row_count:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
+        return str(key.value) if key is not None and key.value is not None else None
+
+    def action_run_now(self) -> None:
+        from workbench.errors import WorkbenchError
+        from workbench.pipelines.spec import load_pipeline
+        from workbench.tui.panes.model_dialogs import ConfirmDialog
+
+        name = self._selected()
+        if name is None:
+            self.notify("No pipeline to run: add pipelines/NAME.toml first.", severity="warning")
+            return
+        try:
+            pipeline = load_pipeline(self.workspace, name)
+        except WorkbenchError as exc:
+            self.notify(exc.message, title="Pipeline not run", severity="error")
+            return
+        body = [f"Trigger: {pipeline.trigger.describe()} (this run is recorded as started by hand)", "Steps:"]
+        body += [f"  {i}. {step.describe()}" for i, step in enumerate(pipeline.steps, 1)]
+        body += ["", "A failing step stops the pipeline; every step is an audit event."]
+
+        def done(yes: bool | None) -> None:
+            if yes:
+                self.query_one("#pipeline-detail", Static).update(f"[b]{escape(name)}[/]: running…")
+                self.notify(f"Running pipeline {name}…", title="Pipelines")
+                self.run_in_background(name)
+
+        self.app.push_screen(ConfirmDialog(f"Run pipeline {name} now?", body, "run it"), done)
+
+    @work(thread=True, group="pipeline-run")
+    def run_in_background(self, name: str) -> None:
+        from workbench.errors import WorkbenchError
+        from workbench.pipelines.run import run_pipeline
+        from workbench.pipelines.spec import load_pipeline
+
+        try:
+            outcome = run_pipeline(self.workspace, load_pipeline(self.workspace, name), {"kind": "manual", "via": "tui"})
+        except WorkbenchError as exc:  # the role, a run already going, a pipeline file changed meanwhile
+            self.post_message(self.RunFinished(name, None, exc.message))
+            return
+        self.post_message(self.RunFinished(name, outcome, None))
+
+    @on(RunFinished)
+    def _run_finished(self, message: RunFinished) -> None:
+        if message.error:
+            self.notify(message.error, title=f"Pipeline {message.name} not run", severity="error")
+        elif message.outcome.ok:
+            self.notify(f"{len(message.outcome.steps)} step(s) succeeded.", title=f"Pipeline {message.name}")
+        else:
+            self.notify(f"step {message.outcome.failed_step} failed: {message.outcome.error}",
+                        title=f"Pipeline {message.name} failed", severity="error")
+        self.load()
+        self.load_history(message.name)
 
     @on(DataTable.RowHighlighted, "#pipelines-table")
     def _highlight(self, event: DataTable.RowHighlighted) -> None:
