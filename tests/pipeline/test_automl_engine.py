@@ -3,7 +3,6 @@ preprocessing, diagnostics, progress, and saved pipelines that score raw lake ro
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -65,7 +64,8 @@ def test_leaderboard_has_cv_spread_costs_and_a_pareto_front(penguins: pl.DataFra
             assert key in row, key
         assert row["latency_p50_ms"] <= row["latency_p95_ms"] and row["model_size_kb"] > 0
     assert board[0]["pareto"]  # the most accurate model is always on the front
-    assert result.best["model"] == board[0]["model"] and result.holdout_scores["r2"] > 0.7
+    # The saved model is the row flagged `chosen` (the leader, a tied trial or an ensemble: best["why"] says).
+    assert [r["trial"] for r in board if r["chosen"]] == [result.best["trial"]] and result.holdout_scores["r2"] > 0.7
     assert result.holdout.height == result.test_rows and "year" in result.holdout.columns  # raw rows, every column
 
 
@@ -140,12 +140,25 @@ def test_diagnostics_are_plain_data(penguins: pl.DataFrame) -> None:
     assert len(pd0["grid"]) == len(pd0["average"]["prediction"]) > 1
 
 
+class _ReadClock:
+    """Time that passes only as the engine reads it (0.05 s a read): the same run on a loaded machine or an
+    idle one, so the budget can be asserted without the wall clock."""
+
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        self.t += 0.05
+        return self.t
+
+
 def test_tiny_budget_is_respected(penguins: pl.DataFrame) -> None:
     spec = _spec("species", time_budget_s=15)
-    t0 = time.monotonic()
+    clock = _ReadClock()
     with LocalCompute(workers=2) as backend:
-        result = run_automl(penguins, spec, backend=backend, started_at=t0)
-    assert time.monotonic() - t0 <= spec.time_budget_s * 1.1
+        result = run_automl(penguins, spec, backend=backend, started_at=clock(), clock=clock)
+    assert clock.t - 1000.0 <= spec.time_budget_s * 1.1  # the whole run, final fits and diagnostics included
+    assert result.stop_reason.startswith("time budget")
     assert result.best_score < 0.5  # log loss: a real model, not a placeholder
 
 
@@ -168,14 +181,13 @@ def test_tampered_artifact_is_refused(penguins: pl.DataFrame, tmp_path: Path) ->
 def test_a_search_on_a_sample_confirms_its_leaders_on_most_rows(sample_workspace: Workspace) -> None:
     frame = _query(sample_workspace, FLIGHTS_SAMPLE.replace("LIMIT 4000", "LIMIT 40000"))
     events: list[tuple[str, dict]] = []
-    # A short search (4 trials) on 12,000 of the 32,000 training rows leaves the confirm round ample time,
-    # even on a loaded machine.
+    # A short search (4 trials) on 12,000 of the 32,000 training rows. The run's clock stands still, so the
+    # confirm round always has time for it, however loaded the machine (the budget has tests of its own).
     spec = _spec("delayed", time_budget_s=30, max_trials=4, seed=1,
                  candidates=["linear", "lightgbm", "hist_gradient_boosting"])
-    t0 = time.monotonic()
     with LocalCompute(workers=2) as backend:
-        result = run_automl(frame, spec, progress=lambda s, i: events.append((s, i)), backend=backend, started_at=t0)
-    assert time.monotonic() - t0 <= spec.time_budget_s * 1.1
+        result = run_automl(frame, spec, progress=lambda s, i: events.append((s, i)), backend=backend,
+                            started_at=1000.0, clock=lambda: 1000.0)
     assert result.search_rows < result.train_rows  # the search saw a sample...
     stages = [s for s, _ in events]
     assert stages.index("confirm") < stages.index("final_fit")

@@ -64,10 +64,12 @@ async def test_finished_run_shows_leaderboard_and_cycles_its_charts(sample_works
         assert headers[:4] == ["#", "model", f"CV {result.metric} ± sd", "holdout"]
         rows = [board.get_row_at(i) for i in range(board.row_count)]
         assert [r[1] for r in rows] == [e["model"] for e in result.leaderboard]
-        best = result.leaderboard[0]
-        assert rows[0][2] == f"{best[result.metric]:.4f} ± {best[result.metric + '_std']:.4f}"
-        assert rows[0][3] == f"{result.holdout_scores[result.metric]:.4f}"  # only the final model has one
-        assert rows[1][3] == ""
+        top = result.leaderboard[0]
+        assert rows[0][2] == f"{top[result.metric]:.4f} ± {top[result.metric + '_std']:.4f}"
+        chosen = next(i for i, e in enumerate(result.leaderboard) if e["chosen"])
+        assert rows[chosen][3] == f"{result.holdout_scores[result.metric]:.4f}"  # the saved model's holdout
+        key = f"holdout_{result.metric}"
+        assert all(r[3] == "" for r, e in zip(rows, result.leaderboard) if e.get(key) is None)
 
         from workbench.tui.widgets.diagnostics import charts_for
 

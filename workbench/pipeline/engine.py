@@ -159,7 +159,8 @@ def _run_stages(ctx: stages.RunContext, rows: stages.Rows) -> AutoMLResult:
 def _result(ctx: stages.RunContext, rows: stages.Rows, state: Any, choice: Any, record: stages.RunRecord,
             confirmed: stages.Confirmed | None, fitted: stages.Fitted, selection: Any, no_ensemble: str) -> AutoMLResult:
     from workbench.pipeline import ensemble
-    from workbench.pipeline.leaderboard import build_leaderboard, rank_rows, trial_row
+    from workbench.pipeline.leaderboard import build_leaderboard, mark_pareto, rank_rows, trial_row
+    from workbench.pipeline.metrics import HIGHER_IS_BETTER
 
     holdout_scores, diagnostics = stages.diagnose(ctx, rows, fitted)
     ctx.timings["engine_total_s"] = round(ctx.budget.elapsed(), 3)
@@ -174,9 +175,13 @@ def _result(ctx: stages.RunContext, rows: stages.Rows, state: Any, choice: Any, 
                               tied={t.number for t in choice.tied}, holdout=holdout)
     if selection is not None:
         row = ensemble.leaderboard_row(selection, fitted, rows, ctx.task, metric)
-        row.update(chosen=True, leader=False, baseline=False, tied=False, pareto=True)
+        row.update(chosen=True, leader=False, baseline=False, tied=False)
         row[f"holdout_{metric}"] = round(holdout_scores[metric], 6)
-        board.insert(0, row)
+        sign = 1 if HIGHER_IS_BETTER[metric] else -1  # ranked by its per-fold CV mean like every other row
+        at = next((i for i, r in enumerate(board) if r.get(metric) is not None and sign * r[metric] < sign * row[metric]),
+                  len(board))
+        board.insert(at, row)
+        mark_pareto(board, metric)
         members = ", ".join(f"{stages.label(t)} ×{w:.2f}" for t, w in zip(selection.members, selection.weights))
         why = (f"a greedy ensemble of {members} scores {selection.score:.4f} on out-of-fold predictions, better than "
                f"the best single trial's {selection.best_single:.4f} on the same rows (single choice: {choice.reason})")

@@ -38,7 +38,8 @@ class Selection:
         return self.score - self.best_single
 
     def as_dict(self) -> dict[str, Any]:
-        return {"members": [t.number for t in self.members], "weights": [round(w, 6) for w in self.weights],
+        # Weights exact (not rounded): a replay rebuilds this very ensemble.
+        return {"members": [t.number for t in self.members], "weights": [float(w) for w in self.weights],
                 "oof_score": round(self.score, 6), "best_single_oof": round(self.best_single, 6), "rounds": self.rounds}
 
 
