@@ -148,7 +148,8 @@ def test_the_search_keeps_time_for_the_final_fits(penguins: pl.DataFrame, monkey
     monkeypatch.setattr(stages, "fit_final", timed_fit_final)
     result = run_automl(penguins, _spec("species", time_budget_s=60, cv_folds=3), backend=LocalCompute(workers=0),
                         started_at=clock(), clock=clock)
-    assert result.best["final_rows_scope"] == "train+holdout" and "final_rows_note" not in result.best
+    assert result.best["final_rows_scope"] == "train+holdout" and "final_rows_note" not in result.best, \
+        result.best.get("final_rows_note")
     assert result.final_rows == penguins.height
     assert clock.t - 1000.0 <= 60 * 1.1
     untried = {f: v["untried"] for f, v in result.families.items() if v.get("untried")}
@@ -167,3 +168,24 @@ def test_a_costly_family_that_cannot_fit_says_why(penguins: pl.DataFrame, monkey
     assert result.families["random_forest"]["untried"].startswith("its defaults needed")
     assert not any(r["model"] == "random_forest" and r["config"] == "defaults" for r in result.trials)
     assert np.isfinite(result.best_score)
+
+
+def test_a_tuned_boosting_trial_grows_no_more_trees_than_its_time_share() -> None:
+    from workbench.pipeline.candidates import FAMILIES, MAX_TREES
+    from workbench.pipeline.search import MIN_CAPPED_TREES, CostModel, cap_trees
+
+    costs = CostModel()
+    costs.observe("lightgbm", FAMILIES["lightgbm"].defaults("binary"), 0.5)  # 100 trees: 0.5 s a fold
+    tuned = {"n_estimators": MAX_TREES, "early_stopping": True, "learning_rate": 0.01}
+    short = Trial(7, "lightgbm", dict(tuned))
+    cap_trees(short, costs, fold_seconds=2.0)  # 2,000 trees would take 10 s a fold: 400 fit in 2 s
+    assert short.params["n_estimators"] == 400 and short.params["early_stopping"] is True
+    roomy = Trial(8, "lightgbm", dict(tuned))
+    cap_trees(roomy, costs, fold_seconds=60.0)
+    assert roomy.params == tuned
+    tiny = Trial(9, "lightgbm", dict(tuned))
+    cap_trees(tiny, costs, fold_seconds=0.01)
+    assert tiny.params["n_estimators"] == MIN_CAPPED_TREES
+    defaults = Trial(0, "lightgbm", FAMILIES["lightgbm"].defaults("binary"))
+    cap_trees(defaults, costs, fold_seconds=0.01)  # the library's defaults are never changed
+    assert defaults.params == FAMILIES["lightgbm"].defaults("binary")

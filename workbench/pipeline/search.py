@@ -128,6 +128,26 @@ class CostModel:
         return None
 
 
+# A tuned boosting trial whose time share is short still grows at least this many trees.
+MIN_CAPPED_TREES = 50
+
+
+def cap_trees(trial: Trial, costs: CostModel, fold_seconds: float) -> None:
+    """Cap an early-stopped boosting trial's trees at what `fold_seconds` per fold affords.
+
+    Early stopping decides the tree count only once the fit runs, and a fold task that has started cannot be
+    stopped: with a small learning rate, a tuned trial could grow its 2,000 trees past the time the final
+    fits need. The cap is in the trial's parameters, so a replay grows the same trees."""
+    if trial.params.get("early_stopping") is not True:
+        return
+    key = FAMILIES[trial.family].cost_key
+    at_most = costs.fold_seconds(trial.family, {**trial.params, "early_stopping": False})  # every tree grown
+    if key is None or at_most is None or at_most <= fold_seconds:
+        return
+    trees = int(trial.params[key])
+    trial.params = {**trial.params, key: max(MIN_CAPPED_TREES, min(trees, int(trees * fold_seconds / at_most)))}
+
+
 def run_search(
     problem: Problem,
     families: list[str],
@@ -184,6 +204,9 @@ def run_search(
         defaults_phase = proposals.defaults_left() > 0
         while len(batch) < room and (proposals.defaults_left() > 0) == defaults_phase:
             trial = proposals.next()
+            if not reproducible:
+                # Its share of the time left: the folds of `room` trials spread over the workers.
+                cap_trees(trial, costs, left * workers / (n_folds * max(1, room)))
             per_fold = None if reproducible else costs.fold_seconds(trial.family, trial.params)
             if per_fold is not None:
                 # The batch's wall time if its folds share the workers evenly, plus this trial, plus what its
