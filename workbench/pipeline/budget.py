@@ -28,6 +28,10 @@ CONFIRM_SHARE = 0.85  # the confirm round fits its candidates on this share of t
 # tight budget the search (every family's defaults first) and the final fits come first, and the round runs
 # only if time is left when the search ends.
 CONFIRM_MAX_SHARE = 0.15
+# Diagnostics shrink to the time they are given (fewer rows for importance, partial dependence skipped at the
+# deadline), so the reserve holds at most this share of the budget for them: a pessimistic estimate (first
+# predictions are slow) once kept 24 s of a 60 s run back and saved linear over LightGBM.
+DIAGNOSTICS_MAX_SHARE = 0.05
 
 
 def confirm_count(workers: int) -> int:
@@ -91,9 +95,10 @@ class Sizes:
 class Reserve:
     """Seconds that the stages after the search need for a given leader (estimated from its CV fits)."""
 
-    def __init__(self, sizes: Sizes, costs: "CostModel") -> None:
+    def __init__(self, sizes: Sizes, costs: "CostModel", budget_s: float | None = None) -> None:
         self.sizes = sizes
         self.costs = costs
+        self.budget_s = budget_s
 
     def fold_seconds(self, trial: "Trial") -> float:
         if trial.fold_results:
@@ -117,7 +122,10 @@ class Reserve:
                    if results else 1e-5)
         per_call = per_row * min(2000, self.sizes.holdout_rows)
         calls = self.sizes.n_features * 3 + 3 * 20 + 2
-        return 1.0 + calls * (0.01 + per_call)
+        estimate = 1.0 + calls * (0.01 + per_call)
+        if self.budget_s is None:
+            return estimate
+        return min(estimate, max(1.0, DIAGNOSTICS_MAX_SHARE * self.budget_s))
 
     def final_fit_seconds(self, trial: "Trial", confirmed: bool = False) -> float:
         """The fits after the choice: the train-rows fit whose holdout scores are reported (none when a

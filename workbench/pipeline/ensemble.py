@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from workbench.pipeline.metrics import HIGHER_IS_BETTER, score_predictions
+from workbench.pipeline.metrics import HIGHER_IS_BETTER, score_metric, score_predictions
 from workbench.pipeline.ensemble_model import WeightedEnsemble  # noqa: F401  (re-exported)
 from workbench.pipeline.search import Trial
 
@@ -58,7 +58,7 @@ def out_of_fold(trial: Trial, folds: Any, n_rows: int) -> np.ndarray | None:
 
 
 def _score(task: str, metric: str, y: np.ndarray, pred: np.ndarray, classes: np.ndarray | None) -> float:
-    return float(score_predictions(task, y, pred, classes)[metric])
+    return score_metric(task, metric, y, pred, classes)
 
 
 def greedy_selection(candidates: list[Trial], folds: Any, y: np.ndarray, task: str, metric: str,

@@ -145,7 +145,8 @@ class RunContext:
     def reserve(self, rows: Rows) -> Reserve:
         final_rows = rows.frame.height if self.spec.refit_all else len(rows.train)
         return Reserve(Sizes(rows.fold_train_rows, len(rows.train), final_rows, len(rows.holdout),
-                             len(self.validation.plan.raw_columns), self.workers, rows.subsampled), self.costs)
+                             len(self.validation.plan.raw_columns), self.workers, rows.subsampled), self.costs,
+                       self.spec.time_budget_s)
 
 
 def search(ctx: RunContext, rows: Rows) -> tuple[SearchState, RunRecord]:
