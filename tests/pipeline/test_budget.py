@@ -189,3 +189,24 @@ def test_a_tuned_boosting_trial_grows_no_more_trees_than_its_time_share() -> Non
     defaults = Trial(0, "lightgbm", FAMILIES["lightgbm"].defaults("binary"))
     cap_trees(defaults, costs, fold_seconds=0.01)  # the library's defaults are never changed
     assert defaults.params == FAMILIES["lightgbm"].defaults("binary")
+
+
+def test_diagnostics_are_reserved_at_most_a_share_of_the_budget() -> None:
+    """They shrink to the time they get, so a slow first prediction must not hold the search back."""
+    from workbench.pipeline.budget import DIAGNOSTICS_MAX_SHARE
+
+    slow = Trial(0, "lightgbm", {"n_estimators": 100}, is_default=True)
+    slow.fold_results = [{"fit_time_s": 0.3, "score_time_s": 2.0, "score_rows": 1000}]  # 2 ms a row
+    sizes = Sizes(1000, 1250, 1562, 1200, 53, 2, False)
+    uncapped = Reserve(sizes, CostModel()).diagnostics_seconds(slow)
+    capped = Reserve(sizes, CostModel(), budget_s=60).diagnostics_seconds(slow)
+    assert uncapped > 100 and capped == DIAGNOSTICS_MAX_SHARE * 60
+
+
+def test_boosting_cost_grows_with_leaves() -> None:
+    from workbench.pipeline.candidates import cost_factor
+
+    base = cost_factor("lightgbm", {"n_estimators": 100, "num_leaves": 31})
+    assert base == 1.0
+    assert 4.5 < cost_factor("lightgbm", {"n_estimators": 100, "num_leaves": 256}) < 6.5
+    assert cost_factor("hist_gradient_boosting", {"max_iter": 200, "max_leaf_nodes": 62}) == pytest.approx(2 * 2 ** 0.8)

@@ -9,22 +9,32 @@ from workbench.pipelines.run import run_pipeline
 from workbench.pipelines.spec import load_pipeline
 
 
+NIGHTLY = '[trigger]\ncron = "0 2 * * *"\n\n[[steps]]\nkind = "noop"\n'
+
+
+async def _pipelines_table(app, pilot):  # type: ignore[no-untyped-def]
+    """Open the tab (`6`) and return its table once the files and runs are loaded."""
+    from textual.widgets import DataTable
+
+    await pilot.press("6")
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+    return app.query_one("#pipelines-table", DataTable)
+
+
 async def test_pipelines_tab_shows_next_and_last_runs(sample_workspace) -> None:
-    from textual.widgets import DataTable, Static
+    from textual.widgets import Static
 
     from workbench.tui.app import WorkbenchApp
 
     ws = sample_workspace
-    write_pipeline(ws, "nightly", '[trigger]\ncron = "0 2 * * *"\n\n[[steps]]\nkind = "noop"\n')
+    write_pipeline(ws, "nightly", NIGHTLY)
     write_pipeline(ws, "broken", '[[steps]]\nkind = "score"\nmodel = "nosuch"\ntable = "penguins"\ninto = "o"\n')
     run_pipeline(ws, load_pipeline(ws, "nightly"))
     run_pipeline(ws, load_pipeline(ws, "broken"))
     app = WorkbenchApp(ws)
     async with app.run_test(size=(160, 48)) as pilot:
-        await pilot.press("6")
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        table = app.query_one("#pipelines-table", DataTable)
+        table = await _pipelines_table(app, pilot)
         rows = {table.get_row_at(i)[0]: table.get_row_at(i) for i in range(table.row_count)}
         assert set(rows) == {"nightly", "broken"}
         assert rows["nightly"][1] == "cron 0 2 * * *" and rows["nightly"][2].endswith("02:00")
@@ -41,19 +51,15 @@ async def test_pipelines_tab_shows_next_and_last_runs(sample_workspace) -> None:
 
 async def test_g_runs_the_highlighted_pipeline_after_a_confirmation(sample_workspace) -> None:
     from pipeline_fixtures import events
-    from textual.widgets import DataTable
 
     from workbench.tui.app import WorkbenchApp
     from workbench.tui.panes.model_dialogs import ConfirmDialog
 
     ws = sample_workspace
-    write_pipeline(ws, "nightly", '[trigger]\ncron = "0 2 * * *"\n\n[[steps]]\nkind = "noop"\n')
+    write_pipeline(ws, "nightly", NIGHTLY)
     app = WorkbenchApp(ws)
     async with app.run_test(size=(160, 48)) as pilot:
-        await pilot.press("6")
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        table = app.query_one("#pipelines-table", DataTable)
+        table = await _pipelines_table(app, pilot)
         table.focus()
         await pilot.press("g")
         await pilot.pause()
