@@ -15,35 +15,19 @@ def labels(frame: Any, target: str, task: str) -> Any:
 
 
 def score_metric(estimator: Any, frame: Any, target: str, task: str, metric: str) -> float:
-    """`metric` of `estimator` on `frame` (raw rows including `target`; rows without a target are skipped)."""
+    """`metric` of `estimator` on `frame` (raw rows including `target`; rows without a target are skipped),
+    computed by the trainer's own `pipeline.metrics.score_metric`."""
     import numpy as np
     import polars as pl
-    from sklearn import metrics as m
+
+    from workbench.pipeline.metrics import score_metric as score
 
     frame = frame.filter(pl.col(target).is_not_null())
     y = labels(frame, target, task)
     X = frame.drop(target)
     if task == "regression":
-        pred = estimator.predict(X)
-        if metric == "rmse":
-            return float(np.sqrt(m.mean_squared_error(y, pred)))
-        if metric == "mae":
-            return float(m.mean_absolute_error(y, pred))
-        return float(m.r2_score(y, pred))
-    proba = estimator.predict_proba(X)
-    classes = estimator.classes_
-    if metric == "log_loss":
-        return float(m.log_loss(y, proba, labels=classes))
-    if metric == "roc_auc":
-        if task == "binary":
-            return float(m.roc_auc_score(y == classes[-1], proba[:, 1]))
-        return float(m.roc_auc_score(y, proba, multi_class="ovr", labels=classes))
-    pred = classes[np.argmax(proba, axis=1)]
-    if metric == "accuracy":
-        return float(m.accuracy_score(y, pred))
-    if task == "binary":
-        return float(m.f1_score(y, pred, average="binary", pos_label=classes[-1]))
-    return float(m.f1_score(y, pred, average="macro"))
+        return score(task, metric, y, estimator.predict(X))
+    return score(task, metric, y, estimator.predict_proba(X), np.asarray(estimator.classes_))
 
 
 def better(metric: str, a: float | None, b: float | None, tolerance: float = 1e-12) -> int:
