@@ -32,6 +32,12 @@ WEBHOOK_TOKEN = "hook-token-5f2a9c41d7"
 SMTP_PASSWORD = "smtp-pass-8e31b06c"
 
 
+def species_spec(name: str) -> str:
+    """A fast real spec on the sample penguins (two linear trials) for pipelines that retrain."""
+    return (f'name = "{name}"\ntarget = "species"\nmetric = "log_loss"\nholdout = 0.25\nseed = 3\n'
+            'candidates = ["linear"]\nmax_trials = 2\ntime_budget_s = 60\n\n[data]\ntable = "penguins"\n')
+
+
 def write_pipeline(ws: Workspace, name: str, text: str) -> Path:
     folder = ws.root / "pipelines"
     folder.mkdir(exist_ok=True)

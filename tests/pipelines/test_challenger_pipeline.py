@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 from pipeline_fixtures import (as_user, at, declared_team, events, http_sink, set_policy,  # noqa: F401
-                               train, write_pipeline)
+                               species_spec, train, write_pipeline)
 
 from workbench.registry.promotion import PolicyError, approve_request, request_promotion
 from workbench.registry.refs import parse_ref
@@ -16,18 +16,7 @@ from workbench.registry.store import RegistryStore
 from workbench.scheduler.clock import ManualClock
 from workbench.scheduler.service import serve
 
-SPEC = """name = "species_nightly"
-target = "species"
-metric = "log_loss"
-holdout = 0.25
-seed = 3
-candidates = ["linear"]
-max_trials = 2
-time_budget_s = 60
-
-[data]
-table = "penguins"
-"""
+SPEC = species_spec("species_nightly")
 PIPELINE = """description = "Retrain species nightly"
 [trigger]
 cron = "0 2 * * *"

@@ -13,6 +13,7 @@ import polars as pl
 import pytest
 from pipeline_fixtures import (
     SAMPLE_DATA,
+    species_spec,
     SMTP_PASSWORD,
     WEBHOOK_TOKEN,
     as_user,
@@ -47,18 +48,7 @@ min = 2000
 max = 7000
 max_missing = 0.05
 """
-SPEC = """name = "species_retrain"
-target = "species"
-metric = "log_loss"
-holdout = 0.25
-seed = 3
-candidates = ["linear"]
-max_trials = 2
-time_budget_s = 60
-
-[data]
-table = "penguins"
-"""
+SPEC = species_spec("species_retrain")
 INGEST = """description = "Look for new penguin files every quarter hour"
 [trigger]
 cron = "*/15 * * * *"
