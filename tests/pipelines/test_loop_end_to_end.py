@@ -171,6 +171,7 @@ def test_the_loop_end_to_end(loop_workspace, http_sink, smtp_sink, cli, monkeypa
     assert versions[2][2].startswith("source penguins: 3 file(s)")
     _, second_ingest = events(ws, "pipeline.finished", "ingest")
     assert second_ingest["outcome"] == "failed" and "failed its checks" in second_ingest["error"]
+    assert not second_ingest["error"].endswith("..")  # each failure is a sentence: no doubled full stop
     assert len(events(ws, "pipeline.started", "retrain")) == 1  # no certification, no retrain
     with RegistryStore.open(ws) as store:
         assert len(store.versions("species")) == 2  # no new challenger

@@ -60,7 +60,8 @@ def run_refresh(ws: Workspace, step: Step, ctx: StepContext) -> dict[str, Any]:
 
 
 def _shown(failures: list[Any]) -> str:
-    return "; ".join(map(str, failures[:3])) or "no detail"
+    """The first failures as one clause (each is a sentence: its full stop is dropped, the caller adds one)."""
+    return "; ".join(str(f).rstrip(".") for f in failures[:3]) or "no detail"
 
 
 def run_check(ws: Workspace, step: Step, ctx: StepContext) -> dict[str, Any]:
