@@ -41,13 +41,13 @@ def post_rows(port: int, rows: list[dict[str, Any]]) -> tuple[int, dict[str, str
 
 
 @contextmanager
-def serving(ws: Workspace, ref: str, user: str = "alice") -> Iterator[tuple[int, subprocess.Popen[str]]]:
+def serving(ws: Workspace, ref: str, user: str = "alice", *extra: str) -> Iterator[tuple[int, subprocess.Popen[str]]]:
     """The real `workbench serve` in a subprocess; yields once /health answers, stops it as Ctrl-C does."""
     port = free_port()
     env = {**os.environ, "WORKBENCH_USER": user}
     # --stats-every 0: windows close only at a switch and at stop, so the test's counts are exact
     proc = subprocess.Popen([sys.executable, "-m", "workbench", "-w", str(ws.root), "serve", ref, "--port", str(port),
-                             "--stats-every", "0"],
+                             "--stats-every", "0", *extra],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         for _ in range(600):
@@ -94,6 +94,7 @@ def test_predictions_equal_models_predict_and_an_alias_move_switches_the_version
     with serving(with_champion, "species@champion") as (port, proc):
         status, headers, body = post_rows(port, rows.drop("species").to_dicts())
         assert status == 200 and headers["x-workbench-model"] == "species:1" and body["version"] == 1
+        assert headers["x-workbench-engine"] == "onnx"  # the linear pipeline's graph passed its holdout check
         assert body["predictions"] == expected["prediction"].to_list()
         for label in ("Adelie", "Chinstrap", "Gentoo"):
             assert [p[label] for p in body["probabilities"]] == pytest.approx(
@@ -116,6 +117,8 @@ def test_predictions_equal_models_predict_and_an_alias_move_switches_the_version
     (started,), (switched,), (stopped,) = (_events(with_champion, k) for k in
                                           ("serve.started", "serve.switched", "serve.stopped"))
     assert started.subject == "species@champion" and started.params["version"] == 1 and started.actor == "alice"
+    assert started.params["engine"] == "onnx" and started.params["onnx"]["check"]["rows"] == 86
+    assert started.params["onnx"]["check"]["passed"] and switched.params["engine"] == "onnx"
     assert (switched.params["from_version"], switched.params["to_version"]) == (1, 2)
     assert stopped.params["version"] == 2 and stopped.params["requests"] == 4 and stopped.params["rows"] == 185
     # health for governance: one window per version, with its counts, latency and PSI against the training data
@@ -196,6 +199,37 @@ def test_a_tampered_artifact_is_refused_at_start_and_at_switch(with_champion: Wo
     (refused,) = _events(with_champion, "serve.refused")
     assert refused.outcome == "refused" and refused.params["version"] == 2
     assert _events(with_champion, "serve.switched") == []
+
+
+@pytest.mark.slow
+def test_the_engine_is_chosen_and_a_version_without_a_checked_graph_is_served_by_its_pipeline(
+        with_champion: Workspace, cli) -> None:
+    """HistGradientBoosting with native categoricals has no ONNX form: auto serves its pipeline and says why,
+    --engine onnx refuses to start; --engine scikit-learn answers exactly as models predict."""
+    from workbench import open_workspace
+    from workbench.registry.register import register_run
+
+    from deploy_fixtures import train
+
+    register_run(with_champion, train(with_champion, candidates=["hist_gradient_boosting"], max_trials=1),
+                 name="species")
+    api = open_workspace(with_champion.root)
+    assert api.registry.get("species:3")["estimator"].startswith("hist_gradient_boosting")
+    rows = api.lake.table("penguins").head(20).drop("species")
+    done = cli("-w", str(with_champion.root), "serve", "species:3", "--engine", "onnx", "--port", str(free_port()))
+    assert done.returncode == 1 and "has no checked ONNX graph" in done.stderr and "native categorical" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and _events(with_champion, "serve.started") == []
+    with serving(with_champion, "species:3") as (port, _proc):
+        status, headers, body = post_rows(port, rows.to_dicts())
+        assert status == 200 and headers["x-workbench-engine"] == "scikit-learn"
+        assert body["predictions"] == api.registry.predict("species:3", rows)["prediction"].to_list()
+    (started,) = _events(with_champion, "serve.started")
+    assert started.params["engine"] == "scikit-learn" and "native categorical" in started.params["onnx"]["reason"]
+    expected = api.registry.predict("species:1", rows)
+    with serving(with_champion, "species:1", "alice", "--engine", "scikit-learn") as (port, _proc):
+        status, headers, body = post_rows(port, rows.to_dicts())
+        assert status == 200 and headers["x-workbench-engine"] == "scikit-learn"
+        assert [p["Adelie"] for p in body["probabilities"]] == expected["probability_Adelie"].to_list()
 
 
 def test_a_busy_port_and_an_unknown_model_are_one_sentence(with_champion: Workspace, cli) -> None:

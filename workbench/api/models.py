@@ -24,6 +24,7 @@ class LoadedModel:
 
     version: dict[str, Any]
     estimator: Any
+    engine: str = "scikit-learn"  # or "onnx": the pipeline's ONNX graph, checked on the holdout (workbench/onnx)
 
     @property
     def name(self) -> str:

@@ -77,6 +77,12 @@ def export(state: CliState, ref: str, dest: Path) -> None:
 
     result = export_version(state.workspace(), ref, dest)
     check = result.check
+    onnx = check.get("onnx")
     click.echo(f"Exported {result.model}:{result.version} to {result.path} ({len(result.files)} files). Check: its "
                f"predict.py scored the {check['rows']} holdout rows like the registry (largest difference "
-               f"{check['max_abs_difference']:.2g}, tolerance {check['tolerance']:.2g}). ONNX: not exported yet.")
+               f"{check['max_abs_difference']:.2g}, tolerance {check['tolerance']:.2g}).")
+    if onnx:
+        click.echo(f"ONNX: model.onnx and predict_onnx.py (no pickle) scored them too (largest difference "
+                   f"{onnx['max_abs_difference']:.2g}, tolerance {onnx['tolerance']:.2g}).")
+    else:
+        click.echo(f"ONNX: not exported: {result.onnx_reason}.")

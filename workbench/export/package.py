@@ -7,9 +7,10 @@ the model card, `predict.py`, a Dockerfile and `manifest.json` with every file's
 is moved into place the package proves itself: its own `predict.py`, run in an isolated interpreter, scores
 the frozen holdout rows and must agree with the registry's scoring to a stated tolerance.
 
-ONNX is not written yet: every saved pipeline starts with a Python `FunctionTransformer` (raw rows → typed
-features) and its imputers add missing-value indicators, which skl2onnx 1.20 cannot convert (tried on the
-linear penguin pipeline: the scaler's input shape no longer matches). The manifest says so.
+Where the pipeline converts (`workbench/onnx`), the package also holds `model.onnx` and `predict_onnx.py`,
+which scores without pickle (onnxruntime, numpy and pyarrow only); the graph is written only after it
+answered as the pipeline does on the same holdout rows, and the manifest records that check or says why
+there is no graph (datetime columns, an ensemble, HistGradientBoosting's native categoricals).
 """
 
 from __future__ import annotations
@@ -31,8 +32,6 @@ from workbench.workspace import Workspace
 PROBABILITY_TOLERANCE = 1e-9
 _PIP_NAMES = {"scikit-learn": "scikit-learn", "lightgbm": "lightgbm", "numpy": "numpy", "polars": "polars",
               "pyarrow": "pyarrow"}
-_ONNX_NOTE = ("not exported: the pipeline's first step is a Python FunctionTransformer and its imputers add "
-              "missing-value indicators, which skl2onnx cannot convert yet")
 
 
 @dataclass(frozen=True)
@@ -42,6 +41,7 @@ class ExportResult:
     version: int
     files: dict[str, str]  # relative path -> sha256
     check: dict[str, Any]
+    onnx_reason: str | None = None  # why the package has no model.onnx
 
 
 def _sha256(path: Path) -> str:
@@ -109,38 +109,92 @@ def _dockerfile(python: str) -> str:
             "RUN pip install --no-cache-dir -r requirements.txt\nCOPY . .\nENTRYPOINT [\"python\", \"predict.py\"]\n")
 
 
-def _check(package: Path, workspace: Workspace, version: dict[str, Any], estimator: Any) -> dict[str, Any]:
-    """Score the frozen holdout with the package's own predict.py (isolated interpreter) and with the registry's
-    scoring; they must agree (labels exactly, probabilities or values within the tolerance)."""
-    import numpy as np
+def _score_with(package: Path, script: str, holdout: Any) -> Any:
+    """The package's own `script` scoring `holdout` in an isolated interpreter, from outside the package."""
     import polars as pl
 
-    from workbench.api.models import LoadedModel
-    from workbench.registry.artifacts import load_holdout
-
-    holdout = load_holdout(workspace, version).drop(version["target"])
     with tempfile.TemporaryDirectory(prefix="wb-export-check-") as tmp:
         rows, scored = Path(tmp) / "holdout.parquet", Path(tmp) / "scored.parquet"
         holdout.write_parquet(rows)
         env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
-        done = subprocess.run([sys.executable, "-I", str(package / "predict.py"), str(rows), str(scored)],
+        done = subprocess.run([sys.executable, "-I", str(package / script), str(rows), str(scored)],
                               capture_output=True, text=True, timeout=600, env=env, cwd=tmp)
         if done.returncode != 0:
-            raise RunFailedError(f"The exported package could not score the holdout: {done.stderr.strip()[-400:]}")
-        theirs = pl.read_parquet(scored)
-    ours = LoadedModel(version, estimator).predict(holdout)
-    numeric = [c for c in ours.columns if c.startswith("probability_")] or (
-        ["prediction"] if version["task"] == "regression" else [])
+            raise RunFailedError(f"The exported package's {script} could not score the holdout: "
+                                 f"{done.stderr.strip()[-400:]}")
+        return pl.read_parquet(scored)
+
+
+def _agreement(ours: Any, theirs: Any, task: str, tolerance: float, ties: bool = False) -> dict[str, Any]:
+    """How `theirs` compares with `ours`; with `ties`, a label may differ where ours has a tie (ONNX's float32)."""
+    import numpy as np
+
+    numeric = [c for c in ours.columns if c.startswith("probability_")] or (["prediction"] if task == "regression" else [])
     worst = max((float(np.max(np.abs(ours[c].to_numpy() - theirs[c].to_numpy()))) for c in numeric), default=0.0)
-    labels_equal = version["task"] == "regression" or ours["prediction"].to_list() == theirs["prediction"].to_list()
-    tolerance = PROBABILITY_TOLERANCE * (1 if version["task"] != "regression" else max(1.0, float(
-        np.max(np.abs(ours["prediction"].to_numpy())))))
-    check = {"rows": holdout.height, "labels_equal": labels_equal, "max_abs_difference": worst,
-             "tolerance": tolerance, "passed": labels_equal and worst <= tolerance}
+    labels_equal = task == "regression" or [str(v) for v in ours["prediction"].to_list()] == \
+        [str(v) for v in theirs["prediction"].to_list()]
+    if not labels_equal and ties:
+        from workbench.onnx.scoring import labels_agree
+
+        labels_equal = bool(labels_agree(ours.select(numeric).to_numpy(), theirs.select(numeric).to_numpy()).all())
+    if task == "regression":
+        tolerance *= max(1.0, float(np.max(np.abs(ours["prediction"].to_numpy()))))
+    return {"rows": ours.height, "labels_equal": labels_equal, "max_abs_difference": worst, "tolerance": tolerance,
+            "passed": labels_equal and worst <= tolerance}
+
+
+def _check(package: Path, workspace: Workspace, version: dict[str, Any], estimator: Any,
+           onnx: dict[str, Any]) -> dict[str, Any]:
+    """Score the frozen holdout with the package's own predict.py (and predict_onnx.py, if it has a graph) in an
+    isolated interpreter and with the registry's scoring; they must agree (labels exactly, probabilities or
+    values within the tolerance)."""
+    from workbench.api.models import LoadedModel
+    from workbench.onnx.scoring import PROBABILITY_TOLERANCE as ONNX_TOLERANCE
+    from workbench.registry.artifacts import load_holdout
+
+    holdout = load_holdout(workspace, version).drop(version["target"])
+    ours = LoadedModel(version, estimator).predict(holdout)
+    check = _agreement(ours, _score_with(package, "predict.py", holdout), version["task"], PROBABILITY_TOLERANCE)
     if not check["passed"]:
         raise RunFailedError(f"The exported package disagrees with the registry on the holdout rows "
-                             f"(labels equal: {labels_equal}, largest difference {worst:.3g}); nothing was written.")
+                             f"(labels equal: {check['labels_equal']}, largest difference "
+                             f"{check['max_abs_difference']:.3g}); nothing was written.")
+    if onnx.get("exported"):
+        check["onnx"] = _agreement(ours, _score_with(package, "predict_onnx.py", holdout), version["task"],
+                                   ONNX_TOLERANCE, ties=True)
+        if not check["onnx"]["passed"]:
+            raise RunFailedError(f"The exported package's predict_onnx.py disagrees with the registry on the "
+                                 f"holdout rows (labels equal: {check['onnx']['labels_equal']}, largest difference "
+                                 f"{check['onnx']['max_abs_difference']:.3g}); nothing was written.")
     return check
+
+
+def _onnx(staging: Path, workspace: Workspace, version: dict[str, Any], estimator: Any) -> dict[str, Any]:
+    """Write model.onnx, predict_onnx.py and requirements-onnx.txt if the pipeline converts and the graph answers
+    as the pipeline does on the frozen holdout; the manifest's "onnx" entry either way."""
+    from workbench.onnx.graph import MISSING_TOKEN
+    from workbench.onnx.scoring import compile_version
+    from workbench.registry.artifacts import load_holdout
+
+    holdout = load_holdout(workspace, version).drop(version["target"])
+    compiled = compile_version(estimator, version["task"], holdout)
+    entry = compiled.summary()
+    if compiled.estimator is None:
+        return entry
+    converted = compiled.estimator.converted
+    (staging / "model.onnx").write_bytes(converted.serialized())
+    shutil.copyfile(Path(__file__).with_name("predict_onnx_template.py"), staging / "predict_onnx.py")
+    from importlib.metadata import version as installed
+
+    lock = [f"{name}=={installed(name)}" for name in ("onnxruntime", "numpy", "pyarrow")]
+    (staging / "requirements-onnx.txt").write_text(
+        "# predict_onnx.py needs only these (no scikit-learn, no LightGBM, no pickle)\n" + "\n".join(lock) + "\n",
+        encoding="utf-8")
+    entry.update(file="model.onnx", sha256=_sha256(staging / "model.onnx"), task=version["task"],
+                 classes=[str(c) for c in converted.classes] if converted.classes is not None else None,
+                 inputs=[{"name": n, "type": t} for n, t in converted.inputs], missing_token=MISSING_TOKEN,
+                 outputs=["prediction"] if version["task"] == "regression" else ["label", "probabilities"])
+    return entry
 
 
 def export_version(workspace: Workspace, ref_text: str, dest: Path) -> ExportResult:
@@ -181,9 +235,9 @@ def export_version(workspace: Workspace, ref_text: str, dest: Path) -> ExportRes
             "model": {"name": name, "version": number, "file": "model.joblib", "sha256": version["artifact_sha256"],
                       "run_id": version["run_id"], "estimator": version["estimator"], "data": version["data_source"],
                       "data_version": version["data_version"], "fingerprint": version["fingerprint"]},
-            "vendored_modules": vendored, "onnx": {"exported": False, "reason": _ONNX_NOTE}}
+            "vendored_modules": vendored, "onnx": _onnx(staging, workspace, version, estimator)}
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-        manifest["check"] = _check(staging, workspace, version, estimator)
+        manifest["check"] = _check(staging, workspace, version, estimator, manifest["onnx"])
         files = {str(p.relative_to(staging)): _sha256(p) for p in sorted(staging.rglob("*"))
                  if p.is_file() and p.name != "manifest.json" and "__pycache__" not in p.parts}
         manifest["files"] = files
@@ -198,5 +252,7 @@ def export_version(workspace: Workspace, ref_text: str, dest: Path) -> ExportRes
         raise
     record_event(workspace, "model.exported", f"{name}:{number}",
                  {"model": name, "version": number, "path": str(dest.resolve()), "artifact_sha256": version["artifact_sha256"],
-                  "check": manifest["check"], "files": len(files)}, run_id=version["run_id"])
-    return ExportResult(dest, name, number, files, manifest["check"])
+                  "check": manifest["check"], "files": len(files),
+                  "onnx": {k: manifest["onnx"].get(k) for k in ("exported", "sha256", "reason")}},
+                 run_id=version["run_id"])
+    return ExportResult(dest, name, number, files, manifest["check"], manifest["onnx"].get("reason"))

@@ -102,7 +102,7 @@ class _HttpError(Exception):
 
 def _headers(model: LoadedModel) -> dict[str, str]:
     return {"X-Workbench-Model": model.label, "X-Workbench-Model-Version": str(model.number),
-            "X-Workbench-Artifact-SHA256": str(model.version["artifact_sha256"])}
+            "X-Workbench-Artifact-SHA256": str(model.version["artifact_sha256"]), "X-Workbench-Engine": model.engine}
 
 
 def _frame_from_body(body: bytes, content_type: str, model: LoadedModel) -> Any:
@@ -206,7 +206,7 @@ def build_app(follower: AliasFollower, port: int, stats_every_s: float = 60.0) -
             return JSONResponse({"status": "unavailable", "error": exc.message}, status_code=503)
         return JSONResponse({"status": "ok", "ref": str(follower.ref), "model": model.name, "version": model.number,
                              "artifact_sha256": model.version["artifact_sha256"], "task": model.version["task"],
-                             "target": model.version["target"]}, headers=_headers(model))
+                             "target": model.version["target"], "engine": model.engine}, headers=_headers(model))
 
     async def schema(request: Request) -> JSONResponse:
         return JSONResponse(openapi(follower.model, str(follower.ref)))
@@ -216,7 +216,7 @@ def build_app(follower: AliasFollower, port: int, stats_every_s: float = 60.0) -
         import os
 
         follower.record("serve.started", {"host": HOST, "port": port, "pid": os.getpid(), "follows": follower.follows,
-                                          "stats_every_s": stats_every_s})
+                                          "stats_every_s": stats_every_s, **follower.compiled})
 
         async def every_window() -> None:
             while True:
@@ -253,7 +253,7 @@ def bind(port: int) -> socket.socket:
 
 
 def serve(workspace: Workspace, ref_text: str, port: int = 8000, on_ready: Any = None,
-          stats_every_s: float = 60.0) -> None:
+          stats_every_s: float = 60.0, engine: str = "auto") -> None:
     """Serve `ref_text` (`NAME` means `NAME@champion`) on 127.0.0.1 until interrupted (Ctrl-C or SIGTERM)."""
     try:
         import uvicorn
@@ -267,7 +267,7 @@ def serve(workspace: Workspace, ref_text: str, port: int = 8000, on_ready: Any =
     ref = parse_ref(ref_text)
     if ref.version is None and ref.alias is None:
         ref = ModelRef(ref.model, alias="champion")
-    follower = AliasFollower(workspace, ref)  # resolves and verifies the artifact: refuses before listening
+    follower = AliasFollower(workspace, ref, engine)  # resolves and verifies the artifact: refuses before listening
     sock = bind(port)
     try:
         app = build_app(follower, sock.getsockname()[1], stats_every_s)

@@ -7,12 +7,18 @@ checks the alias row against the audit chain) and, if it now names another versi
 (through `load_model`, which checks the artifact's SHA-256 before unpickling). A version whose artifact
 fails the check is refused, and the service answers 503 until the alias names a loadable version: it never
 keeps answering with a version that is no longer the one the alias names.
+
+Each loaded version is also compiled to ONNX (`engine="auto"`, the default) and answered with onnxruntime
+when its graph scored the version's frozen holdout as the pipeline does; otherwise with the pipeline, and
+the events say why. `engine="onnx"` refuses a version without a checked graph; `"scikit-learn"` never tries.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
+
+ENGINES = ("auto", "onnx", "scikit-learn")
 
 from workbench.api.models import LoadedModel
 from workbench.errors import WorkbenchError
@@ -31,7 +37,9 @@ class AliasFollower:
 
     workspace: Workspace
     ref: Any  # ModelRef
+    engine: str = "auto"  # see ENGINES
     model: LoadedModel = field(init=False)
+    compiled: dict[str, Any] = field(init=False, default_factory=dict)  # the answering version's ONNX outcome
     refused: str | None = field(init=False, default=None)  # why the version the alias names is not served
     _store: Any = field(init=False, repr=False)
     _seen: int = field(init=False, default=-1)
@@ -41,7 +49,7 @@ class AliasFollower:
 
         self._store = RegistryStore.open(self.workspace)
         self._seen = self._data_version()
-        self.model = LoadedModel(*self._load(self._resolve()))  # raises: a tampered artifact never starts
+        self.model, self.compiled = self._load(self._resolve())  # raises: a tampered artifact never starts
 
     @property
     def follows(self) -> bool:
@@ -56,10 +64,23 @@ class AliasFollower:
 
         return resolve_ref(self._store, self.ref, default_alias="champion")
 
-    def _load(self, version: dict[str, Any]) -> tuple[dict[str, Any], Any]:
-        from workbench.registry.artifacts import load_model
+    def _load(self, version: dict[str, Any]) -> tuple[LoadedModel, dict[str, Any]]:
+        """The version loaded (hash checked) and, unless the engine says not to, compiled; with the outcome."""
+        from workbench.registry.artifacts import load_holdout, load_model
 
-        return version, load_model(self.workspace, version)
+        estimator = load_model(self.workspace, version)
+        if self.engine == "scikit-learn":
+            return LoadedModel(version, estimator), {"engine": "scikit-learn", "onnx": "not tried (--engine)"}
+        from workbench.onnx.scoring import compile_version
+
+        holdout = load_holdout(self.workspace, version).drop(version["target"])
+        compiled = compile_version(estimator, version["task"], holdout)
+        if compiled.estimator is not None:
+            return LoadedModel(version, compiled.estimator, "onnx"), {"engine": "onnx", "onnx": compiled.summary()}
+        if self.engine == "onnx":
+            raise ServiceUnavailableError(f"{version['model']}:{version['version']} has no checked ONNX graph "
+                                          f"({compiled.reason}); serve it with --engine auto.")
+        return LoadedModel(version, estimator), {"engine": "scikit-learn", "onnx": compiled.summary()}
 
     def current(self) -> LoadedModel:
         """The version to answer this request with; ServiceUnavailableError when the alias names one we refuse."""
@@ -76,13 +97,13 @@ class AliasFollower:
         if version["version"] == self.model.number and self.refused is None:
             return self.model
         try:
-            loaded = LoadedModel(*self._load(version))
+            loaded, compiled = self._load(version)
         except WorkbenchError as exc:
             self._refuse(f"{self.ref} now names {version['model']}:{version['version']}, which is not served: "
                          f"{exc.message}", version)
-        previous, self.model, self.refused = self.model, loaded, None
+        previous, self.model, self.compiled, self.refused = self.model, loaded, compiled, None
         self._record("serve.switched", {"from_version": previous.number, "to_version": loaded.number,
-                                        "artifact_sha256": loaded.version["artifact_sha256"]})
+                                        "artifact_sha256": loaded.version["artifact_sha256"], **compiled})
         return loaded
 
     def _refuse(self, message: str, version: dict[str, Any] | None) -> NoReturn:
