@@ -122,6 +122,14 @@ def measure(port: int, path: str, body: bytes, requests: int) -> dict[str, float
             "p99": latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))]}
 
 
+def http_get(port: int, path: str) -> bytes:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request("GET", path)
+    out = conn.getresponse().read()
+    conn.close()
+    return out
+
+
 def post(port: int, path: str, body: bytes) -> Any:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     conn.request("POST", path, body, {"Content-Type": "application/json"})
@@ -144,6 +152,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--requests", type=int, default=2000, help="timed requests per measurement")
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--json", help="also write the medians to this file")
     ap.add_argument("--extra-path", default=str(REPO / ".venv" / "mlflow"),
                     help="folder holding mlflow-skinny (pip install --target)")
     args = ap.parse_args()
@@ -165,7 +174,13 @@ def main() -> None:
                            "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                           start_new_session=True)
     servers["workbench serve"] = (port, "/predict", bodies, wb)
-    try:  # whatever fails while the peer is set up, the server started above is stopped
+    # the same service answering with the scikit-learn pipeline instead of its ONNX graph (what it did before)
+    sport = free_port()
+    servers["workbench (sklearn)"] = (sport, "/predict", bodies, subprocess.Popen(
+        [sys.executable, "-m", "workbench", "-w", str(root), "serve", "species@champion", "--port", str(sport),
+         "--engine", "scikit-learn"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True))
+    try:  # whatever fails while the peer is set up, the servers started above are stopped
         mlflow_note = ""
         extra = Path(args.extra_path)
         if (extra / "mlflow").is_dir():
@@ -186,7 +201,8 @@ def main() -> None:
         else:
             mlflow_note = f"(MLflow not found in {extra}: run `make bench`, or pass --extra-path; peer skipped)"
     except BaseException:
-        stop(wb)
+        for _, _, _, proc in servers.values():
+            stop(proc)
         raise
     try:
         for name, (p, path, _, proc) in servers.items():
@@ -196,6 +212,8 @@ def main() -> None:
             theirs = post(servers["mlflow models serve"][0], "/invocations", mlflow_bodies["100 rows"])["predictions"]
             assert ours == theirs, "the two services disagree on the same rows"
             print("same predictions on 100 rows from both services: yes")
+        engine = json.loads(http_get(port, "/health"))["engine"]
+        print(f"workbench serve answers with: {engine}; the second row forces the scikit-learn pipeline")
         results: dict[tuple[str, str], list[dict[str, float]]] = {}
         for _ in range(args.repeats):  # interleaved, so machine noise hits both alike
             for name, (p, path, payloads, _) in servers.items():
@@ -218,11 +236,18 @@ def main() -> None:
             print(f"{name:22s} {size:9s} {med(name, size, 'rps'):9.0f} {med(name, size, 'p50'):8.2f} "
                   f"{med(name, size, 'p99'):8.2f}")
         if "mlflow models serve" in servers:
-            w, m = "workbench serve", "mlflow models serve"
-            print(f"{'ratio':22s} {size:9s} {med(w, size, 'rps') / med(m, size, 'rps'):8.2f}x "
-                  f"{med(w, size, 'p50') / med(m, size, 'p50'):7.2f}x {med(w, size, 'p99') / med(m, size, 'p99'):7.2f}x")
+            m = "mlflow models serve"
+            for w in ("workbench serve", "workbench (sklearn)"):
+                print(f"{'ratio ' + w.split(' ')[1]:22s} {size:9s} {med(w, size, 'rps') / med(m, size, 'rps'):8.2f}x "
+                      f"{med(w, size, 'p50') / med(m, size, 'p50'):7.2f}x "
+                      f"{med(w, size, 'p99') / med(m, size, 'p99'):7.2f}x")
     if mlflow_note:
         print(mlflow_note)
+    if args.json:
+        Path(args.json).write_text(json.dumps({
+            "requests": args.requests, "repeats": args.repeats, "engine": engine, "load": os.getloadavg(),
+            "results": {f"{name} | {size}": {k: med(name, size, k) for k in ("rps", "p50", "p99")}
+                        for (name, size) in results}}, indent=2))
 
 
 if __name__ == "__main__":

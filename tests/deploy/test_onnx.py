@@ -121,17 +121,27 @@ def test_hist_gradient_boosting_converts_without_native_categoricals_and_says_wh
     assert compiled.estimator is None and "native categorical" in compiled.reason
 
 
-def test_datetime_columns_and_ensembles_are_refused_with_a_reason() -> None:
-    from workbench.pipeline.ensemble_model import WeightedEnsemble
-
+def test_datetime_columns_are_refused_with_a_reason() -> None:
     dated = _penguins().with_columns(pl.date(pl.col("year"), 6, 1).alias("seen_on"))
     pipe, held = _fit(dated, "species", "multiclass", "linear")
     with pytest.raises(NotConvertible, match="datetime"):
         convert_pipeline(pipe, "multiclass")
-    first, _ = _fit(_penguins(), "species", "multiclass", "linear")
-    second, held = _fit(_penguins(), "species", "multiclass", "lightgbm")
-    compiled = compile_version(WeightedEnsemble([first, second], [0.5, 0.5], "multiclass"), "multiclass", held)
-    assert compiled.estimator is None and "WeightedEnsemble" in compiled.reason
+    compiled = compile_version(pipe, "multiclass", held)
+    assert compiled.estimator is None and "datetime" in compiled.reason
+
+
+@pytest.mark.parametrize("target,task", [("species", "multiclass"), ("body_mass_g", "regression")])
+def test_a_weighted_ensemble_is_one_graph(target: str, task: str) -> None:
+    """The AutoML's ensembles (members of different families, own preprocessing each) average inside the graph."""
+    from workbench.pipeline.ensemble_model import WeightedEnsemble
+
+    frame = _penguins().sample(fraction=1.0, shuffle=True, seed=4)
+    members = [_fit(frame, target, task, family)[0] for family in ("linear", "lightgbm", "extra_trees")]
+    _, held = _fit(frame, target, task, "linear")
+    ensemble = WeightedEnsemble(members, [0.5, 0.3, 0.2], task)
+    _assert_same(ensemble, _with_surprises(held), task)
+    compiled = compile_version(ensemble, task, held)
+    assert compiled.estimator is not None and compiled.check.passed
 
 
 def test_a_graph_that_disagrees_is_not_used() -> None:

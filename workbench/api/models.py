@@ -46,18 +46,17 @@ class LoadedModel:
     def predict(self, frame: Any, source: str = "the rows") -> Any:
         """Predictions (and per-class probabilities) for `frame` (polars), one output row per input row."""
         from workbench.registry.inputs import check_columns
-        from workbench.registry.predict import score_frame
+        from workbench.registry.predict import prediction_columns
 
         check_columns(frame.schema, self.features, source)
-        inputs = frame.select([name for name, *_ in self.features])
+        names = [name for name, *_ in self.features]
+        inputs = frame if frame.columns == names else frame.select(names)
         try:
-            scored = score_frame(self.estimator, inputs, self.version["task"], self.name, self.number,
-                                 datetime.now(timezone.utc))
+            return prediction_columns(self.estimator, inputs, self.version["task"])
         except BadInputError:
             raise
         except Exception as exc:
             raise BadInputError(f"{self.label} could not score {source}: {type(exc).__name__}: {exc}") from exc
-        return scored.select([c for c in scored.columns if c == "prediction" or c.startswith(OUTPUT_PREFIX)])
 
 
 def load_version(workspace: Workspace, ref: Any, default_alias: str | None = "champion") -> LoadedModel:

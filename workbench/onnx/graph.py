@@ -12,8 +12,9 @@ does. Numeric parts are median imputation, indicators and scaling: a few arithme
 Inputs: one tensor per raw column, shape [N, 1]: numerics (booleans as 0/1) as double with NaN for a
 missing value, categoricals as strings with `MISSING_TOKEN` for a missing one (`onnx_inputs` prepares a
 polars frame that way). Outputs: `label` and `probabilities` [N, classes] for a classifier, `prediction`
-[N] for a regressor. Not convertible (a reason is raised, never a wrong graph): datetime columns (their
-calendar parts are computed in Python), ensembles, and anything the model converters refuse.
+[N] for a regressor. A weighted ensemble becomes one graph: its members side by side on the same inputs,
+averaged with their weights. Not convertible (a reason is raised, never a wrong graph): datetime columns
+(their calendar parts are computed in Python) and anything the model converters refuse.
 """
 
 from __future__ import annotations
@@ -46,39 +47,79 @@ class OnnxModel:
 
 
 def convert_pipeline(estimator: Any, task: str) -> OnnxModel:
-    """The fitted raw-rows pipeline `estimator` as an ONNX graph, or NotConvertible saying why not."""
-    steps = getattr(estimator, "named_steps", None)
-    if steps is None or set(steps) != {"raw", "pre", "model"}:
-        kind = type(estimator).__name__
-        raise NotConvertible(f"a {kind} is not converted to ONNX yet (only single-model pipelines are)")
-    raw = steps["raw"].kw_args or {}
-    if raw.get("datetime"):
-        raise NotConvertible("the model uses datetime columns, whose calendar parts are computed in Python")
-    numeric, categorical = list(raw.get("numeric") or []), list(raw.get("categorical") or [])
+    """The fitted raw-rows pipeline `estimator` (or a weighted ensemble of them) as one ONNX graph, or
+    NotConvertible saying why not. An ensemble's members share the graph's inputs and are averaged in it."""
+    members = _members(estimator)
+    inputs: dict[str, str] = {}
+    for pipe, _ in members:
+        raw = pipe.named_steps["raw"].kw_args or {}
+        if raw.get("datetime"):
+            raise NotConvertible("the model uses datetime columns, whose calendar parts are computed in Python")
+        inputs.update({n: "double" for n in raw.get("numeric") or []})
+        inputs.update({n: "string" for n in raw.get("categorical") or []})
     builder = _Graph()
-    for name in numeric:
-        builder.input(name, "double")
-    for name in categorical:
-        builder.input(name, "string")
-    features = _preprocess(builder, steps["pre"])
-    outputs = _model(builder, steps["model"], features, task)
+    for name, kind in inputs.items():
+        builder.input(name, kind)
+    values = [(_model(builder, pipe.named_steps["model"], _preprocess(builder, pipe.named_steps["pre"]), task), w)
+              for pipe, w in members]
+    if len(values) == 1:
+        combined = values[0][0]
+    else:
+        combined = builder.op("Sum", [builder.op("Mul", [v, builder.const(np.asarray(w, np.float64), "weight")], "weighted")
+                                      for v, w in values], "averaged")
     classes = None if task == "regression" else list(np.asarray(estimator.classes_).tolist())
-    model = builder.finish(outputs)
-    return OnnxModel(model, [(n, "double") for n in numeric] + [(n, "string") for n in categorical], task, classes)
+    model = builder.finish(_outputs(builder, combined, task, np.asarray(estimator.classes_) if classes else None))
+    return OnnxModel(model, list(inputs.items()), task, classes)
+
+
+def _members(estimator: Any) -> list[tuple[Any, float]]:
+    """(raw-rows pipeline, weight) of a single pipeline or a WeightedEnsemble."""
+    if type(estimator).__name__ == "WeightedEnsemble":
+        members = list(zip(estimator.estimators, (float(w) for w in estimator.weights)))
+    else:
+        members = [(estimator, 1.0)]
+    for pipe, _ in members:
+        steps = getattr(pipe, "named_steps", None)
+        if steps is None or set(steps) != {"raw", "pre", "model"}:
+            raise NotConvertible(f"a {type(pipe).__name__} is not converted to ONNX (only Workbench's raw-rows "
+                                 "pipelines and their ensembles are)")
+    return members
+
+
+def _outputs(builder: _Graph, value: str, task: str, classes: np.ndarray | None) -> list[Any]:
+    """Name the graph's outputs: `prediction` [N], or `label` [N] and `probabilities` [N, classes]."""
+    from onnx import TensorProto, helper
+
+    if task == "regression" or classes is None:
+        builder.nodes.append(helper.make_node("Identity", [value], ["prediction"], name=builder.name("out")))
+        return [helper.make_tensor_value_info("prediction", TensorProto.DOUBLE, [None])]
+    builder.nodes.append(helper.make_node("Identity", [value], ["probabilities"], name=builder.name("out")))
+    best = builder.op("ArgMax", ["probabilities"], "best", axis=1, keepdims=0)
+    if classes.dtype.kind in "iub":
+        table, elem = classes.astype(np.int64), TensorProto.INT64
+    else:
+        table, elem = np.asarray([str(c) for c in classes], dtype=object), TensorProto.STRING
+    builder.nodes.append(helper.make_node("Gather", [builder.const(table, "classes"), best], ["label"],
+                                          name=builder.name("out"), axis=0))
+    return [helper.make_tensor_value_info("label", elem, [None]),
+            helper.make_tensor_value_info("probabilities", TensorProto.DOUBLE, [None, len(classes)])]
 
 
 def onnx_inputs(frame: Any, inputs: list[tuple[str, str]]) -> dict[str, np.ndarray]:
-    """A polars frame of raw rows as the graph's input tensors (the same typing as `prepare_raw`)."""
+    """A polars frame of raw rows as the graph's input tensors (the same typing as `prepare_raw`). Series
+    operations, not selects: a request of a few rows would otherwise pay polars' query engine per column."""
     import polars as pl
 
     feeds: dict[str, np.ndarray] = {}
     for name, kind in inputs:
         column = frame.get_column(name)
         if kind == "double":
-            feeds[name] = column.cast(pl.Float64).to_numpy().astype(np.float64, copy=False).reshape(-1, 1)
+            values = column.cast(pl.Float64).to_numpy()  # nulls become NaN
+            feeds[name] = np.asarray(values, dtype=np.float64).reshape(-1, 1)
         else:
-            values = column.cast(pl.String).fill_null(MISSING_TOKEN).to_list()
-            feeds[name] = np.asarray(values, dtype=object).reshape(-1, 1)
+            values = np.asarray(column.cast(pl.String).to_numpy(), dtype=object)
+            values[values == None] = MISSING_TOKEN  # noqa: E711 (elementwise on an object array)
+            feeds[name] = values.reshape(-1, 1)
     return feeds
 
 
@@ -247,9 +288,10 @@ def _lookup(builder: _Graph, transformer: Any, columns: list[str]) -> str:
 
 # -- the model ---------------------------------------------------------------------------------------------
 
-def _model(builder: _Graph, model: Any, features: str, task: str) -> list[Any]:
-    """Convert the fitted model with skl2onnx / onnxmltools and splice its graph in after `features`."""
-    from onnx import TensorProto, helper
+def _model(builder: _Graph, model: Any, features: str, task: str) -> str:
+    """Convert the fitted model with skl2onnx / onnxmltools, splice its graph in after `features`, and return
+    its answer as double: values [N] for a regressor, probabilities [N, classes] for a classifier."""
+    from onnx import TensorProto
 
     n_features = int(getattr(model, "n_features_in_", 0) or 0)
     inner, use_double = _convert_model(model, n_features, task)
@@ -259,22 +301,9 @@ def _model(builder: _Graph, model: Any, features: str, task: str) -> list[Any]:
     if task == "regression":
         value = next(v for k, v in outs.items() if "label" not in k.lower() or len(outs) == 1)
         flat = builder.op("Reshape", [value, builder.const(np.asarray([-1], np.int64))], "flat")
-        prediction = builder.op("Cast", [flat], "prediction_cast", to=TensorProto.DOUBLE)
-        builder.nodes.append(helper.make_node("Identity", [prediction], ["prediction"], name=builder.name("out")))
-        return [helper.make_tensor_value_info("prediction", TensorProto.DOUBLE, [None])]
+        return builder.op("Cast", [flat], "prediction_cast", to=TensorProto.DOUBLE)
     proba = next(v for k, v in outs.items() if "prob" in k.lower())
-    proba = builder.op("Cast", [proba], "proba_cast", to=TensorProto.DOUBLE)
-    builder.nodes.append(helper.make_node("Identity", [proba], ["probabilities"], name=builder.name("out")))
-    best = builder.op("ArgMax", ["probabilities"], "best", axis=1, keepdims=0)
-    classes = np.asarray(model.classes_)
-    if classes.dtype.kind in "iub":
-        table, elem = classes.astype(np.int64), TensorProto.INT64
-    else:
-        table, elem = np.asarray([str(c) for c in classes], dtype=object), TensorProto.STRING
-    builder.nodes.append(helper.make_node("Gather", [builder.const(table, "classes"), best], ["label"],
-                                          name=builder.name("out"), axis=0))
-    return [helper.make_tensor_value_info("label", elem, [None]),
-            helper.make_tensor_value_info("probabilities", TensorProto.DOUBLE, [None, len(classes)])]
+    return builder.op("Cast", [proba], "proba_cast", to=TensorProto.DOUBLE)
 
 
 def _convert_model(model: Any, n_features: int, task: str) -> tuple[Any, bool]:

@@ -53,8 +53,8 @@ def _probability_column(label: Any) -> str:
     return f"probability_{label}"
 
 
-def score_frame(estimator: Any, frame: Any, task: str, model: str, version: int, scored_at: datetime) -> Any:
-    """`frame` plus prediction, per-class probabilities, model, version and scoring time columns."""
+def prediction_columns(estimator: Any, frame: Any, task: str) -> Any:
+    """The predictions alone (polars): `prediction` and, for a classifier, one probability column per class."""
     import polars as pl
 
     out = {}
@@ -66,11 +66,19 @@ def score_frame(estimator: Any, frame: Any, task: str, model: str, version: int,
         out["prediction"] = classes[proba.argmax(axis=1)]
         for i, label in enumerate(classes):
             out[_probability_column(label)] = proba[:, i]
+    return pl.DataFrame([pl.Series(k, v.tolist() if v.dtype == object else v) for k, v in out.items()])
+
+
+def score_frame(estimator: Any, frame: Any, task: str, model: str, version: int, scored_at: datetime) -> Any:
+    """`frame` plus prediction, per-class probabilities, model, version and scoring time columns."""
+    import polars as pl
+
+    extra = prediction_columns(estimator, frame, task)
+    out = extra.columns
     clash = [c for c in [*out, *OUTPUT_COLUMNS] if c in frame.columns]
     if clash:
         raise BadInputError(f"The input already has column(s) {', '.join(sorted(set(clash)))}, which the "
                             "predictions would overwrite; select the input without them.")
-    extra = pl.DataFrame([pl.Series(k, v.tolist() if v.dtype == object else v) for k, v in out.items()])
     return pl.concat([frame, extra], how="horizontal").with_columns(
         pl.lit(model).alias("model_name"), pl.lit(version, dtype=pl.Int64).alias("model_version"),
         # naive UTC: a TIMESTAMPTZ column needs pytz in every Python client that reads it back
