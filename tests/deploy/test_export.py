@@ -124,6 +124,8 @@ def test_a_regression_package_passes_its_check(sample_workspace: Workspace, tmp_
     assert manifest["onnx"]["exported"] == (result.onnx_reason is None)
     if manifest["onnx"]["exported"]:
         assert result.check["onnx"]["passed"] and manifest["onnx"]["outputs"] == ["prediction"]
+        # the script's check holds the graph to the same (value) tolerance as the in-process one
+        assert result.check["onnx"]["tolerance"] == pytest.approx(manifest["onnx"]["check"]["tolerance"])
     else:
         assert manifest["onnx"]["reason"]
     assert json.loads((tmp_path / "mass" / "input_schema.json").read_text())["task"] == "regression"

@@ -149,7 +149,8 @@ def _check(package: Path, workspace: Workspace, version: dict[str, Any], estimat
     isolated interpreter and with the registry's scoring; they must agree (labels exactly, probabilities or
     values within the tolerance)."""
     from workbench.api.models import LoadedModel
-    from workbench.onnx.scoring import PROBABILITY_TOLERANCE as ONNX_TOLERANCE
+    from workbench.onnx.scoring import PROBABILITY_TOLERANCE as ONNX_PROBABILITIES
+    from workbench.onnx.scoring import VALUE_TOLERANCE as ONNX_VALUES
     from workbench.registry.artifacts import load_holdout
 
     holdout = load_holdout(workspace, version).drop(version["target"])
@@ -161,7 +162,7 @@ def _check(package: Path, workspace: Workspace, version: dict[str, Any], estimat
                              f"{check['max_abs_difference']:.3g}); nothing was written.")
     if onnx.get("exported"):
         check["onnx"] = _agreement(ours, _score_with(package, "predict_onnx.py", holdout), version["task"],
-                                   ONNX_TOLERANCE, ties=True)
+                                   ONNX_VALUES if version["task"] == "regression" else ONNX_PROBABILITIES, ties=True)
         if not check["onnx"]["passed"]:
             raise RunFailedError(f"The exported package's predict_onnx.py disagrees with the registry on the "
                                  f"holdout rows (labels equal: {check['onnx']['labels_equal']}, largest difference "
