@@ -112,17 +112,16 @@ def _num(value: Any) -> float | None:
 
 
 def _pivots(cur: Any, ref: str, cols: list[tuple[str, str, str]]) -> dict[int, float]:
-    """A value from the first rows of each numeric column, subtracted before summing squares.
+    """The median of the first rows of each numeric column, subtracted before summing squares.
 
-    Shifting by a value of the column keeps the one-pass variance (sum of squares minus square of sums)
-    accurate: its error grows with (mean - pivot)² / variance, which is at most the row count when the pivot
-    is one of the values, instead of mean² / variance (10¹⁸ for timestamps as numbers)."""
+    Shifting by a typical value keeps the one-pass variance (sum of squares minus square of sums) accurate:
+    its relative error grows with eps · (mean - pivot)² / variance, instead of eps · mean² / variance (10¹⁸ for
+    epoch-like numbers). A median, unlike the first value, is not thrown off by one outlier up front."""
     numeric = [i for i, (_, _, kind) in enumerate(cols) if kind == "numeric"]
     if not numeric:
         return {}
-    firsts = ", ".join(f"any_value({quote_ident(cols[i][0])}::DOUBLE) FILTER (WHERE NOT isnan({quote_ident(cols[i][0])}::DOUBLE))"
-                       for i in numeric)
-    row = run_checked(cur, f"SELECT {firsts} FROM (SELECT * FROM {ref} LIMIT 2048)").fetchone()
+    medians = ", ".join(f"quantile_disc({quote_ident(cols[i][0])}::DOUBLE, 0.5)" for i in numeric)
+    row = run_checked(cur, f"SELECT {medians} FROM (SELECT * FROM {ref} LIMIT 2048)").fetchone()
     return {i: float(v) if v is not None and math.isfinite(v) else 0.0 for i, v in zip(numeric, row)}
 
 
