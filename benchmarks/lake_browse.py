@@ -209,7 +209,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--skip-pandas", action="store_true")
     parser.add_argument("--work", type=Path, help="Folder to keep the generated data in (reused when present).")
+    parser.add_argument("--json", type=Path, help="Also write the figures, peak memory and machine load to this file.")
     args = parser.parse_args()
+    import os
+
+    load_before = os.getloadavg()
 
     import duckdb
 
@@ -293,6 +297,14 @@ def main() -> None:
     if full and "polars_read_describe" in results:
         print(f"full profile vs polars read+describe: {results['polars_read_describe'] / full:.1f}x "
               f"(polars peak {memory['polars']:.0f} MB)")
+    load_after = os.getloadavg()
+    print(f"load average (1, 5, 15 min) before {load_before}, after {load_after}")
+    if args.json:
+        args.json.write_text(json.dumps({
+            "rows": args.rows, "repeat": args.repeat, "duckdb": duckdb.__version__, "cpus": os.cpu_count(),
+            "load_before": load_before, "load_after": load_after, "seconds": results, "peak_mb": memory,
+            "reads_during_ingest": {"errors": int(errors), "reads": int(count)}, "tui_sort_column": sort_column,
+        }, indent=2) + "\n")
 
 
 if __name__ == "__main__":
