@@ -5,7 +5,8 @@
 Measures, each in a fresh process so peak memory (ru_maxrss) is per task: first preview page from a
 fresh process and warm, page flip, jump to the middle, basic and full profile, the versus-target
 view; pandas (`read_parquet` + `describe()`) and polars (`read_parquet` + `describe()`) on the same
-Parquet file; opening a catalog with 1,000 tables; and read latency while another process ingests.
+Parquet file; key press -> rows painted in the TUI (Pilot) for page flip, jump, sort and filter; opening a
+catalog with 1,000 tables; and read latency while another process ingests.
 Figures are medians of `--repeat` runs where cheap; ratios are computed within the same run.
 """
 
@@ -105,6 +106,75 @@ with open_lake(Workspace.load(Path(sys.argv[1]))) as lake:
 print(n, time.perf_counter() - t)
 """
 
+# Key press -> a frame showing the new rows, through the real TUI under Pilot (headless: the frame is composed,
+# not written to a terminal). Prints one JSON line of seconds.
+TUI = r"""
+import asyncio, json, statistics, sys, time
+from pathlib import Path
+from workbench.tui.app import WorkbenchApp
+from workbench.workspace import Workspace
+ws_root, repeat = sys.argv[1], int(sys.argv[2])
+out = {}
+
+import workbench.tui.app as tui_app
+
+class TimedApp(WorkbenchApp):
+    CSS_PATH = str(Path(tui_app.__file__).with_name(str(WorkbenchApp.CSS_PATH)))  # relative to our module otherwise
+    # Records when a frame showing the wanted page has been composed (headless: nothing is written).
+    want = None
+    painted_at = None
+    def post_display_hook(self):
+        if self.want is not None and self.painted_at is None:
+            grid = self.query_one("#preview PageGrid")
+            if grid.page is not None and self.want(grid.page):
+                self.painted_at = time.perf_counter()
+
+KEYS = {" ": "space", "'": "apostrophe", ">": "greater_than_sign", "=": "equals_sign", "/": "slash",
+        ".": "full_stop", "_": "underscore", "-": "minus", "%": "percent_sign"}
+
+async def main():
+    app = TimedApp(Workspace.load(Path(ws_root)))
+    async with app.run_test(size=(160, 48)) as pilot:
+        async def painted(want, *keys):
+            app.want, app.painted_at = want, None
+            t = time.perf_counter()
+            await pilot.press(*keys)
+            while app.painted_at is None:
+                await asyncio.sleep(0.002)
+            app.want = None
+            return app.painted_at - t
+        async def typed(text):
+            for ch in text:
+                await pilot.press(KEYS.get(ch, ch))
+        grid = lambda: app.query_one("#preview PageGrid")
+        while grid().page is None:
+            await pilot.pause(0.05)
+        total = grid().page.total_rows
+        await pilot.press("tab")
+        flips = []
+        for _ in range(repeat):
+            flips.append(await painted(lambda p: p.offset == 200, "n"))
+            await painted(lambda p: p.offset == 0, "p")
+        out["tui_page_flip"] = statistics.median(flips)
+        jumps = []
+        for k in range(repeat):
+            await pilot.press("g")
+            row = total // 2 + k * 1000
+            await typed(str(row))
+            jumps.append(await painted(lambda p, o=row - 1: p.offset == o, "enter"))
+        out["tui_jump_to_middle"] = statistics.median(jumps)
+        await pilot.press("right", "right")  # onto c_float
+        col = grid().current_column()
+        out["tui_sort"] = await painted(lambda p: p.query.sort == col and p.offset == 0, "s")
+        await painted(lambda p: p.query.sort is None, "s", "s")  # descending, then storage order again
+        await pilot.press("slash")
+        await typed("c_cat5 = 'red' AND f1 > 0.5")
+        out["tui_filter"] = await painted(lambda p: p.query.where is not None and p.offset == 0, "enter")
+        out["tui_sort_column"] = col
+asyncio.run(main())
+print(json.dumps(out))
+"""
+
 LATENCY_READER = r"""
 import sys, time, statistics
 from pathlib import Path
@@ -139,7 +209,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--skip-pandas", action="store_true")
     parser.add_argument("--work", type=Path, help="Folder to keep the generated data in (reused when present).")
+    parser.add_argument("--json", type=Path, help="Also write the figures, peak memory and machine load to this file.")
     args = parser.parse_args()
+    import os
+
+    load_before = os.getloadavg()
 
     import duckdb
 
@@ -171,6 +245,12 @@ def main() -> None:
         r = run_task(task, ws.root, parquet, args.repeat)
         results.update(r["seconds"])
         memory[task] = r["peak_mb"]
+
+    out = subprocess.run([sys.executable, "-c", TUI, str(ws.root), str(args.repeat)], capture_output=True, text=True,
+                         check=True)
+    tui = json.loads(out.stdout.strip().splitlines()[-1])
+    sort_column = tui.pop("tui_sort_column")
+    results.update(tui)
 
     # catalog of 1,000 tables (small ones: the cost is the catalog, not the data)
     cat_root = work / "ws_catalog"
@@ -206,6 +286,7 @@ def main() -> None:
         print(f"  {key:<40} {value * 1000:10.0f} ms" if value < 1 else f"  {key:<40} {value:10.2f} s")
     print(f"  {'reads during ingest (errors / reads)':<40} {errors} / {count}")
     print(f"  {'catalog tables listed':<40} {n_tables}")
+    print(f"  {'TUI sort column':<40} {sort_column}")
     print("\npeak memory (MB) per task process:", {k: round(v) for k, v in memory.items()})
     full = results.get("profile_charts")
     if full and "pandas_read_describe" in results:
@@ -216,6 +297,14 @@ def main() -> None:
     if full and "polars_read_describe" in results:
         print(f"full profile vs polars read+describe: {results['polars_read_describe'] / full:.1f}x "
               f"(polars peak {memory['polars']:.0f} MB)")
+    load_after = os.getloadavg()
+    print(f"load average (1, 5, 15 min) before {load_before}, after {load_after}")
+    if args.json:
+        args.json.write_text(json.dumps({
+            "rows": args.rows, "repeat": args.repeat, "duckdb": duckdb.__version__, "cpus": os.cpu_count(),
+            "load_before": load_before, "load_after": load_after, "seconds": results, "peak_mb": memory,
+            "reads_during_ingest": {"errors": int(errors), "reads": int(count)}, "tui_sort_column": sort_column,
+        }, indent=2) + "\n")
 
 
 if __name__ == "__main__":

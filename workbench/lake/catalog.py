@@ -70,8 +70,8 @@ WHERE {_ALIVE.format(a="t")} AND sc.schema_name = 'main'
 """
 
 
-def _current_tables(lake: Lake, name: str | None = None) -> list[tuple[Any, ...]]:
-    snap = current_snapshot(lake)
+def _current_tables(lake: Lake, name: str | None = None, snap: int | None = None) -> list[tuple[Any, ...]]:
+    snap = current_snapshot(lake) if snap is None else snap
     if name is None:
         return lake.cursor().execute(_CURRENT_TABLES + " ORDER BY t.table_name", {"snap": snap}).fetchall()
     return lake.cursor().execute(_CURRENT_TABLES + " AND t.table_name = $name", {"snap": snap, "name": name}).fetchall()
@@ -120,7 +120,28 @@ def column_names_by_table(lake: Lake) -> dict[str, list[str]]:
 
 
 def table_exists(lake: Lake, name: str) -> bool:
-    return bool(_current_tables(lake, name))
+    return _exists_at(lake, name, current_snapshot(lake))
+
+
+def table_snapshot(lake: Lake, name: str) -> int | None:
+    """The lake's latest snapshot if `name` is a table in it, else None."""
+    snap = current_snapshot(lake)
+    return snap if _exists_at(lake, name, snap) else None
+
+
+def _exists_at(lake: Lake, name: str, snap: int) -> bool:
+    """Whether `name` is a table at snapshot `snap`, remembered for the latest snapshot only: a snapshot never
+    changes, and every page read asks two or three times (20 ms each through the SQLite catalog)."""
+    known = lake.tables_at
+    if known.get(None) != snap:
+        known.clear()
+        known[None] = snap
+    exists = known.get(name)
+    if exists is None:
+        exists = bool(_current_tables(lake, name, snap))
+        if known.get(None) == snap:  # another thread may have moved on to a newer snapshot meanwhile
+            known[name] = exists
+    return bool(exists)
 
 
 def list_views(lake: Lake) -> list[TableInfo]:
@@ -236,15 +257,17 @@ def resolve_version(lake: Lake, name: str, version: int | None) -> TableVersion 
 def table_ref(lake: Lake, name: str, version: int | None = None, snapshot: int | None = None) -> str:
     """SQL that reads `name` (at `version`, or as of lake `snapshot`, via DuckLake time travel) — safe to
     embed in FROM. `name` may also be `source.table` for an attached read-only source."""
-    if "." in name and not table_exists(lake, name):
+    exists = table_exists(lake, name)  # asked once: each answer is a catalog read
+    if "." in name and not exists:
         from workbench.lake.attach import source_table_ref
 
         if version is not None:
             raise LakeError(f"{name!r} is an attached source: it has no versions.")
         return source_table_ref(lake, name)
-    if version is None and not table_exists(lake, name) and view_exists(lake, name):
+    if version is None and not exists and view_exists(lake, name):
         return quote_ident(name)  # a view reads the tables' current versions
-    require_table(lake, name)
+    if not exists:
+        require_table(lake, name)
     if version is None:
         return quote_ident(name) if snapshot is None else f"{quote_ident(name)} AT (VERSION => {int(snapshot)})"
     v = resolve_version(lake, name, version)

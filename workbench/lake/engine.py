@@ -254,6 +254,8 @@ class Lake:
     read_only: bool = False
     _head: int | None = None
     _retired: list[duckdb.DuckDBPyConnection] = field(default_factory=list)
+    # Which names are tables at one snapshot (key None holds that snapshot's id): `catalog.table_exists`.
+    tables_at: dict[str | None, int | bool] = field(default_factory=dict)
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         with self._lock:

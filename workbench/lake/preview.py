@@ -14,7 +14,7 @@ from typing import Any
 import duckdb
 
 from workbench.errors import LakeError
-from workbench.lake.catalog import current_snapshot, table_columns, table_exists, table_ref
+from workbench.lake.catalog import table_columns, table_exists, table_ref, table_snapshot
 from workbench.lake.engine import Lake
 from workbench.lake.names import quote_ident
 
@@ -71,9 +71,12 @@ class Page:
 
 def pin(lake: Lake, query: PageQuery) -> PageQuery:
     """The same query, pinned to the lake's current snapshot (views and attached sources have none)."""
-    if query.snapshot is not None or query.version is not None or not table_exists(lake, query.table):
+    if query.snapshot is not None or query.version is not None:
         return query
-    return PageQuery(query.table, query.version, query.sort, query.descending, query.where, current_snapshot(lake))
+    snapshot = table_snapshot(lake, query.table)
+    if snapshot is None:
+        return query
+    return PageQuery(query.table, query.version, query.sort, query.descending, query.where, snapshot)
 
 
 def read_page(lake: Lake, query: PageQuery, offset: int = 0, limit: int = 200, total: int | None = None) -> Page:
