@@ -116,3 +116,23 @@ def test_psi_exceeds_the_threshold_on_a_shifted_sample_and_not_on_the_same_distr
     assert same < 0.05 < 0.2 < shifted
     assert psi([0.5, 0.5], [0.5, 0.5]) == 0
     assert psi([0.5, 0.5], [0.9, 0.1]) == pytest.approx(0.4 * np.log(0.9 / 0.5) - 0.4 * np.log(0.1 / 0.5))
+
+
+def test_a_version_needs_only_the_columns_its_pipeline_reads(sample_workspace: Workspace) -> None:
+    """A column the spec excluded is not part of the version's inputs: scoring rows without it works, and
+    its drift reference leaves it out (before, `serve` and `models predict` demanded `year`)."""
+    from registry_fixtures import train
+
+    from workbench import open_workspace
+    from workbench.registry.register import register_run
+
+    register_run(sample_workspace, train(sample_workspace, exclude_columns=["year"]), name="species")
+    api = open_workspace(sample_workspace.root)
+    version = api.registry.get("species:1")
+    names = [name for name, *_ in version["features"]]
+    assert "year" not in names and "species" not in names
+    assert {"island", "bill_length_mm", "sex"} <= set(names)
+    rows = api.lake.table("penguins").drop("species", "year").head(10)
+    scored = api.registry.predict("species:1", rows)
+    assert scored.height == 10 and set(scored["prediction"].to_list()) <= {"Adelie", "Chinstrap", "Gentoo"}
+    assert "year" not in json.dumps(version["reference"])

@@ -24,9 +24,27 @@ def column_kind(dtype: Any) -> str:
     return "other"
 
 
-def feature_schema(schema: dict[str, Any], target: str) -> list[list[str]]:
-    """[[column, dtype, kind], ...] for every column but the target."""
-    return [[name, str(dtype), column_kind(dtype)] for name, dtype in schema.items() if name != target]
+def feature_schema(schema: dict[str, Any], target: str, used: list[str] | None = None) -> list[list[str]]:
+    """[[column, dtype, kind], ...] for every column but the target (only those in `used`, when given)."""
+    return [[name, str(dtype), column_kind(dtype)] for name, dtype in schema.items()
+            if name != target and (used is None or name in used)]
+
+
+def used_columns(estimator: Any) -> list[str] | None:
+    """The raw columns a Workbench pipeline (or a weighted ensemble of them) reads, in the data's terms;
+    None for an estimator of another shape. Columns a spec excluded, or the run dropped (constant, all
+    missing, an identifier), are not among them: a caller scoring rows need not send them."""
+    members = getattr(estimator, "estimators", None) if type(estimator).__name__ == "WeightedEnsemble" else [estimator]
+    used: list[str] = []
+    for member in members or []:
+        raw = (getattr(member, "named_steps", None) or {}).get("raw")
+        kw = getattr(raw, "kw_args", None)
+        if not isinstance(kw, dict):
+            return None
+        for name in [*(kw.get("numeric") or []), *(kw.get("categorical") or []), *(kw.get("datetime") or [])]:
+            if name not in used:
+                used.append(name)
+    return used or None
 
 
 def check_columns(schema: dict[str, Any], features: list[list[str]], source: str, also: tuple[str, ...] = ()) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 from workbench.audit.log import utc_now
 from workbench.errors import BadInputError, LakeError
 from workbench.registry.artifacts import verified_path
-from workbench.registry.inputs import feature_schema
+from workbench.registry.inputs import feature_schema, used_columns
 from workbench.registry.refs import check_model_name
 from workbench.registry.store import RegistryStore
 from workbench.registry.trail import record_event
@@ -112,13 +112,15 @@ def register_run(workspace: Workspace, run_id: str, name: str | None = None, des
     target, task, metric = spec.get("target"), run.get("task"), run.get("metric")
     if not target or not task or not metric:
         raise BadInputError(f"Run {run_id} does not record its target, task and metric; it cannot be registered.")
-    verified_path(workspace, run["artifact_path"], run["artifact_sha256"], "model artifact")
+    artifact = verified_path(workspace, run["artifact_path"], run["artifact_sha256"], "model artifact")
     holdout_file = verified_path(workspace, holdout_rel, holdout_sha, "holdout")
 
     schema = pl.read_parquet_schema(holdout_file)
     if target not in schema:
         raise BadInputError(f"The holdout of run {run_id} has no target column {target!r}.")
-    features = feature_schema(schema, target)
+    import joblib
+
+    features = feature_schema(schema, target, used_columns(joblib.load(artifact)))
     holdout_rows = pl.scan_parquet(holdout_file).select(pl.len()).collect().item()
     reference = _reference(workspace, spec, run, [f[0] for f in features], str(holdout_file))
     leaderboard = json.loads(run["leaderboard"]) if run.get("leaderboard") else finished.get("leaderboard") or []
