@@ -240,7 +240,12 @@ def _widths(transformer: Any, columns: list[str]) -> list[int]:
     last = _steps(transformer)[-1]
     encoder = next((s for s in reversed(_steps(transformer)) if hasattr(s, "categories_")), None)
     if type(encoder).__name__ == "OneHotEncoder":
-        widths = [int(w) for w in encoder._n_features_outs]  # noqa: SLF001 (no public form of it)
+        if encoder.drop is not None:
+            raise NotConvertible("a one-hot encoder that drops a category is not converted")
+        # public attributes: each column's frequent categories, plus one column for its infrequent ones
+        infrequent = getattr(encoder, "infrequent_categories_", None) or [None] * len(columns)
+        widths = [len(cats) - (len(rare) - 1 if rare is not None else 0)
+                  for cats, rare in zip(encoder.categories_, infrequent)]
     elif type(encoder).__name__ == "TargetEncoder" and len(getattr(encoder, "classes_", [])) > 2:
         widths = [len(encoder.classes_)] * len(columns)
     else:
