@@ -143,7 +143,7 @@ def _agreement(ours: Any, theirs: Any, task: str, tolerance: float, ties: bool =
             "passed": labels_equal and worst <= tolerance}
 
 
-def _check(package: Path, workspace: Workspace, version: dict[str, Any], estimator: Any,
+def _check(package: Path, version: dict[str, Any], estimator: Any, holdout: Any,
            onnx: dict[str, Any]) -> dict[str, Any]:
     """Score the frozen holdout with the package's own predict.py (and predict_onnx.py, if it has a graph) in an
     isolated interpreter and with the registry's scoring; they must agree (labels exactly, probabilities or
@@ -151,9 +151,7 @@ def _check(package: Path, workspace: Workspace, version: dict[str, Any], estimat
     from workbench.api.models import LoadedModel
     from workbench.onnx.scoring import PROBABILITY_TOLERANCE as ONNX_PROBABILITIES
     from workbench.onnx.scoring import VALUE_TOLERANCE as ONNX_VALUES
-    from workbench.registry.artifacts import load_holdout
 
-    holdout = load_holdout(workspace, version).drop(version["target"])
     ours = LoadedModel(version, estimator).predict(holdout)
     check = _agreement(ours, _score_with(package, "predict.py", holdout), version["task"], PROBABILITY_TOLERANCE)
     if not check["passed"]:
@@ -170,14 +168,12 @@ def _check(package: Path, workspace: Workspace, version: dict[str, Any], estimat
     return check
 
 
-def _onnx(staging: Path, workspace: Workspace, version: dict[str, Any], estimator: Any) -> dict[str, Any]:
+def _onnx(staging: Path, version: dict[str, Any], estimator: Any, holdout: Any) -> dict[str, Any]:
     """Write model.onnx, predict_onnx.py and requirements-onnx.txt if the pipeline converts and the graph answers
     as the pipeline does on the frozen holdout; the manifest's "onnx" entry either way."""
     from workbench.onnx.graph import MISSING_TOKEN
     from workbench.onnx.scoring import compile_version
-    from workbench.registry.artifacts import load_holdout
 
-    holdout = load_holdout(workspace, version).drop(version["target"])
     compiled = compile_version(estimator, version["task"], holdout)
     entry = compiled.summary()
     if compiled.estimator is None:
@@ -201,7 +197,7 @@ def _onnx(staging: Path, workspace: Workspace, version: dict[str, Any], estimato
 def export_version(workspace: Workspace, ref_text: str, dest: Path) -> ExportResult:
     """Write the package for `ref_text` into `dest` (new or empty), all or nothing; a `model.exported` event."""
     from workbench.cards.model_card import build_card, card_lines
-    from workbench.registry.artifacts import load_model, verified_path
+    from workbench.registry.artifacts import load_holdout, load_model, verified_path
     from workbench.registry.refs import parse_ref, resolve_ref
     from workbench.registry.store import RegistryStore
     from workbench.registry.trail import record_event
@@ -216,6 +212,7 @@ def export_version(workspace: Workspace, ref_text: str, dest: Path) -> ExportRes
     name, number = version["model"], version["version"]
     source = verified_path(workspace, version["artifact_path"], version["artifact_sha256"], "model artifact")
     estimator = load_model(workspace, version)
+    holdout = load_holdout(workspace, version).drop(version["target"])  # both checks score these rows
     staging = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}."))
     try:
         shutil.copyfile(source, staging / "model.joblib")
@@ -236,9 +233,9 @@ def export_version(workspace: Workspace, ref_text: str, dest: Path) -> ExportRes
             "model": {"name": name, "version": number, "file": "model.joblib", "sha256": version["artifact_sha256"],
                       "run_id": version["run_id"], "estimator": version["estimator"], "data": version["data_source"],
                       "data_version": version["data_version"], "fingerprint": version["fingerprint"]},
-            "vendored_modules": vendored, "onnx": _onnx(staging, workspace, version, estimator)}
+            "vendored_modules": vendored, "onnx": _onnx(staging, version, estimator, holdout)}
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-        manifest["check"] = _check(staging, workspace, version, estimator, manifest["onnx"])
+        manifest["check"] = _check(staging, version, estimator, holdout, manifest["onnx"])
         files = {str(p.relative_to(staging)): _sha256(p) for p in sorted(staging.rglob("*"))
                  if p.is_file() and p.name != "manifest.json" and "__pycache__" not in p.parts}
         manifest["files"] = files
