@@ -82,6 +82,7 @@ def test_exported_package_scores_like_the_registry_from_anywhere(with_champion: 
     (moved / "model.onnx").write_bytes((moved / "model.onnx").read_bytes() + b"x")
     refused = _run_without_pickle(moved / "predict_onnx.py", tmp_path / "rows.csv", tmp_path / "onnx2.csv")
     assert refused.returncode == 2 and "will not be loaded" in refused.stderr
+    (moved / "model.onnx").write_bytes((moved / "model.onnx").read_bytes()[:-1])  # put it back
 
     (moved / "model.joblib").write_bytes((moved / "model.joblib").read_bytes() + b"x")
     tampered = _run_package(moved, tmp_path / "rows.csv", tmp_path / "again.parquet")
@@ -90,6 +91,11 @@ def test_exported_package_scores_like_the_registry_from_anywhere(with_champion: 
     rows.drop("island").write_csv(tmp_path / "few.csv")
     few = _run_package(moved, tmp_path / "few.csv", tmp_path / "few.parquet")
     assert few.returncode == 2 and "missing column(s) island" in few.stderr
+    rows.head(0).write_csv(tmp_path / "empty.csv")  # a header and no rows: one sentence from both scripts
+    for script in ("predict.py", "predict_onnx.py"):
+        empty = _run_package(moved, tmp_path / "empty.csv", tmp_path / "empty.parquet") if script == "predict.py" \
+            else _run_without_pickle(moved / script, tmp_path / "empty.csv", tmp_path / "empty.parquet")
+        assert empty.returncode == 2 and "has no rows to score" in empty.stderr and "Traceback" not in empty.stderr
     with AuditLog(with_champion.audit_path, with_champion.root) as log:
         (event,) = log.events(kind="model.exported")
     assert event.subject == "species:1" and event.params["check"]["passed"]

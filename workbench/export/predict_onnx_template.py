@@ -89,6 +89,8 @@ def main(argv: list[str]) -> None:
     if hashlib.sha256(data).hexdigest() != onnx["sha256"]:
         fail(f"{model_file.name} does not match the SHA-256 in manifest.json; it will not be loaded.")
     table = read(Path(argv[0]))
+    if table.num_rows == 0:
+        fail(f"{argv[0]} has no rows to score.")
     missing = [spec["name"] for spec in onnx["inputs"] if spec["name"] not in table.column_names]
     if missing:
         fail(f"{argv[0]} is missing column(s) {', '.join(missing)}.")

@@ -43,6 +43,8 @@ def main(argv: list[str]) -> None:
     if hashlib.sha256(model_file.read_bytes()).hexdigest() != manifest["model"]["sha256"]:
         fail(f"{model_file.name} does not match the SHA-256 in manifest.json; it will not be loaded.")
     frame = read(Path(argv[0]))
+    if frame.height == 0:
+        fail(f"{argv[0]} has no rows to score.")
     missing = [c["name"] for c in schema["columns"] if c["name"] not in frame.columns]
     if missing:
         fail(f"{argv[0]} is missing column(s) {', '.join(missing)}.")
