@@ -184,6 +184,19 @@ def test_an_edited_model_version_hash_is_refused(ws: Workspace) -> None:
     assert code == 1 and "registry.model_versions" in _kinds(report)
 
 
+def test_edited_model_version_inputs_are_refused(ws: Workspace) -> None:
+    """The input columns decide what scoring demands and which columns drift is checked on: bound to the event."""
+    from workbench.registry.store import RegistryStore
+
+    _sql(ws.root / "registry.sqlite", "DROP TRIGGER model_versions_no_update")
+    _sql(ws.root / "registry.sqlite", "UPDATE model_versions SET features = replace(features, '\"island\"', "
+                                      "'\"islandX\"') WHERE version = 2")
+    with RegistryStore.open(ws) as store, pytest.raises(IntegrityError, match="model_versions row species:2"):
+        store.get_version("species", 2)
+    code, report = _verify(ws)
+    assert code == 1 and "registry.model_versions" in _kinds(report)
+
+
 def test_changed_artifact_bytes_are_a_finding(ws: Workspace) -> None:
     model = next(ws.artifacts_dir.glob("*/model.joblib"))
     model.write_bytes(model.read_bytes() + b"\0")

@@ -30,6 +30,8 @@ class Binding:
     actor_column: str | None
     fields: Mapping[str, str]  # event param -> row column
     keys: tuple[str, ...] = ("id",)  # the columns that name a row in a finding
+    # fields added to the event later: compared when the event recorded them (older events predate them)
+    since: tuple[str, ...] = ()
 
     def key(self, row: Mapping[str, Any]) -> str:
         return ":".join(str(row.get(c)) for c in self.keys)
@@ -40,7 +42,8 @@ BINDINGS: dict[str, Binding] = {
         ("model.registered",), lambda r: f"{r['model']}:{r['version']}", "registered_by",
         {"model": "model", "version": "version", "run_id": "run_id", "artifact_path": "artifact_path",
          "artifact_sha256": "artifact_sha256", "holdout_path": "holdout_path", "holdout_sha256": "holdout_sha256",
-         "spec_sha256": "spec_sha256", "training": "training"}, keys=("model", "version")),
+         "spec_sha256": "spec_sha256", "training": "training", "features": "features"}, keys=("model", "version"),
+        since=("features",)),
     "alias_events": Binding(
         ("model.alias_set",), lambda r: f"{r['model']}@{r['alias']}", "set_by",
         {"model": "model", "alias": "alias", "version": "version", "previous_version": "previous_version",
@@ -92,6 +95,8 @@ def event_problem(table: str, row: Mapping[str, Any], event: Event, secrets: Any
     if binding.actor_column and row.get(binding.actor_column) != event.actor:
         return f"{binding.actor_column} {row.get(binding.actor_column)!r}, but event #{event.seq} was made by {event.actor!r}"
     for param, column in binding.fields.items():
+        if param in binding.since and param not in event.params:
+            continue
         if not _same(row.get(column), event.params.get(param), secrets):
             return f"{column} {row.get(column)!r}, but event #{event.seq} recorded {event.params.get(param)!r}"
     return None

@@ -155,6 +155,7 @@ def register_run(workspace: Workspace, run_id: str, name: str | None = None, des
                 "artifact_sha256": row["artifact_sha256"], "spec_sha256": row["spec_sha256"],
                 "data_source": row["data_source"], "metric": metric, "score": row["score"],
                 "holdout_path": holdout_rel, "holdout_sha256": holdout_sha, "training": training,
+                "features": row["features"],  # what scoring demands and drift compares: bound, so not editable
             }, run_id=run_id, data_version=row["data_version"], fingerprint=row["fingerprint"])
             store.insert("model_versions", row, event)
         return store.get_version(model, row["version"]) or row
